@@ -1,0 +1,823 @@
+/*
+ * api-reservations.c: booking, the heart of yiqi.
+ *
+ *	POST   /api/v1/reservations		book
+ *	GET    /api/v1/reservations		list (filters)
+ *	GET    /api/v1/reservations/{id}	show
+ *	PATCH  /api/v1/reservations/{id}	move / resize / edit
+ *	DELETE /api/v1/reservations/{id}	cancel
+ *
+ * The guarantee of SPEC §5: the rule checks that need the database (the
+ * blackouts, the overlap) and the write happen in one BEGIN IMMEDIATE
+ * transaction on the daemon's one write connection, and the reply is sent
+ * only after COMMIT returned (synchronous=FULL: the WAL is on disk).  The
+ * schema's triggers refuse an overlapping row whatever path writes it.
+ * Others' bookings are shown redacted (SPEC §4) by reservation_json().
+ */
+
+#include "config.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include <sodium.h>
+
+#include "yiqid.h"
+
+#define CONFLICTS_MAX	10
+
+/* Columns every reservation query selects, in reservation_json()'s order. */
+#define RES_SELECT \
+	"SELECT r.id, r.uid, i.code, s.code, s.timezone, u.login, ins.code, " \
+	"ins.name, ins.private, r.start, r.\"end\", r.status, r.purpose, " \
+	"r.project, r.series_id, r.created, r.updated, r.sequence, " \
+	"r.checked_in, r.checked_out, r.affected_by_blackout, " \
+	"r.cancel_reason, r.user_id, r.instrument_id, i.site_id " \
+	"FROM reservations r JOIN instruments i ON i.id = r.instrument_id " \
+	"JOIN sites s ON s.id = i.site_id JOIN users u ON u.id = r.user_id " \
+	"JOIN institutes ins ON ins.id = r.institute_id "
+enum {
+	C_ID, C_UID, C_INSTRUMENT, C_SITE, C_ZONE, C_USER, C_INSTITUTE,
+	C_INSTITUTE_NAME, C_PRIVATE, C_START, C_END, C_STATUS, C_PURPOSE,
+	C_PROJECT, C_SERIES, C_CREATED, C_UPDATED, C_SEQUENCE, C_CHECKED_IN,
+	C_CHECKED_OUT, C_AFFECTED, C_CANCEL_REASON, C_USER_ID,
+	C_INSTRUMENT_ID, C_SITE_ID
+};
+
+static void	api_reservations_create(struct req *);
+static void	api_reservations_list(struct req *);
+static void	api_reservations_show(struct req *);
+static void	api_reservations_patch(struct req *);
+static void	api_reservations_cancel(struct req *);
+
+const struct route api_reservations_routes[] = {
+	{ EVHTTP_REQ_POST, "/api/v1/reservations", R_JSON,
+	    api_reservations_create },
+	{ EVHTTP_REQ_GET, "/api/v1/reservations", 0, api_reservations_list },
+	{ EVHTTP_REQ_GET, "/api/v1/reservations/*", 0, api_reservations_show },
+	{ EVHTTP_REQ_PATCH, "/api/v1/reservations/*", R_JSON,
+	    api_reservations_patch },
+	{ EVHTTP_REQ_DELETE, "/api/v1/reservations/*", R_JSON_OPT,
+	    api_reservations_cancel },
+	{ 0, NULL, 0, NULL }
+};
+
+static const char *const statuses[] = {
+	"pending", "confirmed", "rejected", "cancelled", "completed", "no_show",
+	NULL
+};
+
+static json_t *
+col_time(sqlite3_stmt *st, int col, const char *zone)
+{
+	char	*s;
+	json_t	*j;
+
+	if (sqlite3_column_type(st, col) == SQLITE_NULL)
+		return (json_null());
+	s = time_format(sqlite3_column_int64(st, col), zone);
+	j = json_string(s);
+	free(s);
+	return (j);
+}
+
+static json_t *
+col_text(sqlite3_stmt *st, int col)
+{
+	const unsigned char	*s = sqlite3_column_text(st, col);
+
+	return (json_string(s != NULL ? (const char *)s : ""));
+}
+
+/*
+ * A reservation row (selected with RES_SELECT) as the request's user may
+ * see it: in full for its owner, the instrument's managers, park managers
+ * of the site and admins; otherwise redacted to busy time and the booking
+ * institute's name (null where the institute is private).
+ */
+json_t *
+reservation_json(struct req *r, sqlite3_stmt *st)
+{
+	const char	*zone = (const char *)sqlite3_column_text(st, C_ZONE);
+	json_t		*j;
+
+	j = json_object();
+	json_object_set_new(j, "id", json_integer(sqlite3_column_int64(st,
+	    C_ID)));
+	json_object_set_new(j, "instrument", col_text(st, C_INSTRUMENT));
+	json_object_set_new(j, "site", col_text(st, C_SITE));
+	json_object_set_new(j, "start", col_time(st, C_START, zone));
+	json_object_set_new(j, "end", col_time(st, C_END, zone));
+	json_object_set_new(j, "status", col_text(st, C_STATUS));
+	if (!auth_sees_booking(r, sqlite3_column_int64(st, C_USER_ID),
+	    sqlite3_column_int64(st, C_INSTRUMENT_ID),
+	    sqlite3_column_int64(st, C_SITE_ID))) {
+		json_object_set_new(j, "institute",
+		    sqlite3_column_int(st, C_PRIVATE) ? json_null() :
+		    col_text(st, C_INSTITUTE_NAME));
+		json_object_set_new(j, "redacted", json_true());
+		return (j);
+	}
+	json_object_set_new(j, "uid", col_text(st, C_UID));
+	json_object_set_new(j, "user", col_text(st, C_USER));
+	json_object_set_new(j, "institute", col_text(st, C_INSTITUTE));
+	json_object_set_new(j, "institute_name", col_text(st, C_INSTITUTE_NAME));
+	json_object_set_new(j, "purpose", col_text(st, C_PURPOSE));
+	json_object_set_new(j, "project", col_text(st, C_PROJECT));
+	json_object_set_new(j, "series",
+	    sqlite3_column_type(st, C_SERIES) == SQLITE_NULL ? json_null() :
+	    json_integer(sqlite3_column_int64(st, C_SERIES)));
+	json_object_set_new(j, "created", col_time(st, C_CREATED, zone));
+	json_object_set_new(j, "updated", col_time(st, C_UPDATED, zone));
+	json_object_set_new(j, "sequence",
+	    json_integer(sqlite3_column_int64(st, C_SEQUENCE)));
+	json_object_set_new(j, "checked_in", col_time(st, C_CHECKED_IN, zone));
+	json_object_set_new(j, "checked_out", col_time(st, C_CHECKED_OUT, zone));
+	json_object_set_new(j, "affected_by_blackout",
+	    json_boolean(sqlite3_column_int(st, C_AFFECTED)));
+	json_object_set_new(j, "cancel_reason", col_text(st, C_CANCEL_REASON));
+	json_object_set_new(j, "redacted", json_false());
+	return (j);
+}
+
+/*
+ * One reservation in the caller's view, or NULL with *rc SQLITE_NOTFOUND
+ * (or a database error).
+ */
+json_t *
+reservation_get(struct req *r, int64_t id, int *rc)
+{
+	static const char *const q = RES_SELECT "WHERE r.id = :id";
+	sqlite3_stmt	*st;
+	json_t		*j = NULL;
+
+	st = db_prepare(r->ctx, q);
+	db_bind_int(st, ":id", id);
+	*rc = db_step(st);
+	if (*rc == SQLITE_ROW) {
+		j = reservation_json(r, st);
+		*rc = SQLITE_OK;
+	} else if (*rc == SQLITE_DONE)
+		*rc = SQLITE_NOTFOUND;
+	sqlite3_reset(st);
+	return (j);
+}
+
+/* Parse the id of /reservations/{id}; answers 404 if it is not one. */
+static int
+path_id(struct req *r, int64_t *id)
+{
+	char	*end;
+
+	*id = strtoll(r->args[0], &end, 10);
+	if (*end != '\0' || *id <= 0) {
+		api_error(r, 404, "not_found", "no reservation %s", r->args[0]);
+		return (-1);
+	}
+	return (0);
+}
+
+static char *
+uid_new(void)
+{
+	unsigned char	 raw[16];
+	char		 hex[33], *out;
+
+	randombytes_buf(raw, sizeof raw);
+	sodium_bin2hex(hex, sizeof hex, raw, sizeof raw);
+	xasprintf(&out, "%s@yiqi", hex);
+	return (out);
+}
+
+/* Answer 422 naming a booking rule. */
+static void
+rule_error(struct req *r, const char *rule, const char *msg)
+{
+	api_error_json(r, 422, "rule", json_pack("{s:s}", "rule", rule), "%s",
+	    msg);
+}
+
+/*
+ * The checks that need no database: instrument status and the rules of
+ * SPEC §3.  Answers 422 and returns -1 when one fails.
+ */
+static int
+check_rules(struct req *r, const struct instrument *in, time_t start,
+    time_t end)
+{
+	enum rule_result	 rr;
+	char			*cause = NULL, *msg;
+
+	if (strcmp(in->status, "active") != 0) {
+		xasprintf(&msg, "%s is %s and cannot be booked", in->code,
+		    in->status);
+		rule_error(r, "instrument_status", msg);
+		free(msg);
+		return (-1);
+	}
+	rr = rules_check(&in->rules, in->zone, db_now(r->ctx), start, end,
+	    &cause);
+	if (rr != RULE_OK) {
+		xasprintf(&msg, "%s: %s", in->code, cause);
+		rule_error(r, rules_name(rr), msg);
+		free(msg);
+		free(cause);
+		return (-1);
+	}
+	return (0);
+}
+
+/*
+ * Inside the write transaction: refuse a slot in a blackout (422) or one
+ * that clashes with a slot-holding reservation (409, with what it hits and
+ * the next free slot of the same length).  Returns 0 if the slot is free,
+ * -1 after answering.  exclude is the reservation being moved (or 0).
+ */
+static int
+check_free(struct req *r, const struct instrument *in, time_t start,
+    time_t end, int64_t exclude)
+{
+	static const char *const q_black =
+	    "SELECT reason FROM blackouts WHERE (instrument_id = :i OR "
+	    "site_id = :s) AND \"end\" > :from AND start < :to LIMIT 1";
+	static const char *const q_clash = RES_SELECT
+	    "WHERE r.instrument_id = :i AND r.status IN ('pending', "
+	    "'confirmed') AND r.\"end\" > :from AND r.start < :to AND "
+	    "r.id != :x ORDER BY r.start LIMIT :max";
+	sqlite3_stmt	*st;
+	struct span	*busy = NULL, slot;
+	size_t		 nbusy;
+	json_t		*conflicts, *extra;
+	char		*a, *b;
+	long		 buf = in->rules.buffer_min * 60L;
+	time_t		 now = db_now(r->ctx), limit;
+	int		 rc;
+
+	st = db_prepare(r->ctx, q_black);
+	db_bind_int(st, ":i", in->id);
+	db_bind_int(st, ":s", in->site_id);
+	db_bind_int(st, ":from", start);
+	db_bind_int(st, ":to", end);
+	if ((rc = db_step(st)) == SQLITE_ROW) {
+		xasprintf(&a, "%s is blacked out then (%s)", in->code,
+		    sqlite3_column_text(st, 0));
+		sqlite3_reset(st);
+		rule_error(r, "blackout", a);
+		free(a);
+		return (-1);
+	}
+	sqlite3_reset(st);
+	if (rc != SQLITE_DONE)
+		goto dberr;
+
+	conflicts = json_array();
+	st = db_prepare(r->ctx, q_clash);
+	db_bind_int(st, ":i", in->id);
+	db_bind_int(st, ":from", start - buf);
+	db_bind_int(st, ":to", end + buf);
+	db_bind_int(st, ":x", exclude);
+	db_bind_int(st, ":max", CONFLICTS_MAX);
+	while ((rc = db_step(st)) == SQLITE_ROW)
+		json_array_append_new(conflicts, reservation_json(r, st));
+	sqlite3_reset(st);
+	if (rc != SQLITE_DONE) {
+		json_decref(conflicts);
+		goto dberr;
+	}
+	if (json_array_size(conflicts) == 0) {
+		json_decref(conflicts);
+		return (0);
+	}
+
+	limit = now + in->rules.advance_days * 86400L + (end - start);
+	extra = json_pack("{s:o,s:n}", "conflicts", conflicts, "next_free");
+	if ((rc = busy_load(r->ctx, in, start, limit, exclude, &busy,
+	    &nbusy)) != SQLITE_OK) {
+		json_decref(extra);
+		goto dberr;
+	}
+	if (find_slot(&in->rules, in->zone, start, (long)(end - start), busy,
+	    nbusy, now, limit, &slot) == 0) {
+		a = time_format(slot.start, in->zone);
+		b = time_format(slot.end, in->zone);
+		json_object_set_new(extra, "next_free", json_pack("{s:s,s:s}",
+		    "start", a, "end", b));
+		free(a);
+		free(b);
+	}
+	free(busy);
+	a = time_format(start, in->zone);
+	api_error_json(r, 409, "conflict", extra, "%s is already booked at %s%s",
+	    in->code, a, buf > 0 ? " (counting the buffer between bookings)" :
+	    "");
+	free(a);
+	return (-1);
+dberr:
+	api_db_error(r, rc);
+	return (-1);
+}
+
+/* Read start and end (or duration) from a body; 400 when malformed. */
+static int
+in_interval(struct req *r, json_t *body, int required, time_t *start,
+    time_t *end)
+{
+	long	dur;
+	int	has_end, has_dur;
+
+	if (in_time(r, body, "start", required, start) == -1 ||
+	    (has_end = in_time(r, body, "end", 0, end)) == -1 ||
+	    (has_dur = in_duration(r, body, "duration", &dur)) == -1)
+		return (-1);
+	if (has_end && has_dur) {
+		api_error_json(r, 400, "bad_request", json_pack("{s:s}", "field",
+		    "duration"), "give end or duration, not both");
+		return (-1);
+	}
+	if (has_dur)
+		*end = *start + dur;
+	else if (!has_end && required) {
+		api_error_json(r, 400, "bad_request", json_pack("{s:s}", "field",
+		    "end"), "end or duration is required");
+		return (-1);
+	}
+	if (*end <= *start) {
+		api_error_json(r, 400, "bad_request", json_pack("{s:s}", "field",
+		    "end"), "end must be after start");
+		return (-1);
+	}
+	return (has_end || has_dur);
+}
+
+/* Who the booking is for: the caller, or "user" if a manager may do so. */
+static int
+booking_user(struct req *r, json_t *body, const struct instrument *in,
+    int64_t *uid, int64_t *inst)
+{
+	static const char *const q =
+	    "SELECT id, institute_id FROM users WHERE login = :l";
+	sqlite3_stmt	*st;
+	const char	*login = NULL;
+
+	*uid = r->user->id;
+	*inst = r->user->institute_id;
+	if (in_string(r, body, "user", 0, &login) == -1)
+		return (-1);
+	if (login == NULL || strcmp(login, r->user->login) == 0)
+		return (0);
+	if (!auth_manages(r, in->id)) {
+		api_error(r, 403, "forbidden", "only a manager of %s may book "
+		    "for another user", in->code);
+		return (-1);
+	}
+	st = db_prepare(r->ctx, q);
+	db_bind_text(st, ":l", login);
+	if (db_step(st) != SQLITE_ROW) {
+		sqlite3_reset(st);
+		api_error_json(r, 400, "bad_request", json_pack("{s:s}", "field",
+		    "user"), "no user %s", login);
+		return (-1);
+	}
+	*uid = sqlite3_column_int64(st, 0);
+	*inst = sqlite3_column_int64(st, 1);
+	sqlite3_reset(st);
+	return (0);
+}
+
+static int
+insert_reservation(struct req *r, const struct instrument *in, int64_t uid,
+    int64_t inst, time_t start, time_t end, const char *purpose,
+    const char *project, int64_t *id)
+{
+	static const char *const q =
+	    "INSERT INTO reservations (uid, instrument_id, user_id, "
+	    "institute_id, start, \"end\", status, purpose, project, created, "
+	    "updated, created_by) VALUES (:uid, :i, :u, :inst, :s, :e, :st, "
+	    ":p, :proj, :now, :now, :by)";
+	sqlite3_stmt	*st;
+	char		*uidtext, idtext[32];
+	int		 rc;
+
+	uidtext = uid_new();
+	st = db_prepare(r->ctx, q);
+	db_bind_text(st, ":uid", uidtext);
+	db_bind_int(st, ":i", in->id);
+	db_bind_int(st, ":u", uid);
+	db_bind_int(st, ":inst", inst);
+	db_bind_int(st, ":s", start);
+	db_bind_int(st, ":e", end);
+	db_bind_text(st, ":st", in->rules.requires_approval ? "pending" :
+	    "confirmed");
+	db_bind_text(st, ":p", purpose != NULL ? purpose : "");
+	db_bind_text(st, ":proj", project != NULL ? project : "");
+	db_bind_int(st, ":now", db_now(r->ctx));
+	db_bind_int(st, ":by", r->user->id);
+	rc = db_step(st);
+	sqlite3_reset(st);
+	free(uidtext);
+	if (rc != SQLITE_DONE)
+		return (rc);
+	*id = sqlite3_last_insert_rowid(r->ctx->db);
+	snprintf(idtext, sizeof idtext, "%lld", (long long)*id);
+	return (db_audit(r->ctx, r->user->id, "reservation.create",
+	    "reservation", idtext, json_pack("{s:s,s:I,s:I,s:I}", "instrument",
+	    in->code, "user", (json_int_t)uid, "start", (json_int_t)start,
+	    "end", (json_int_t)end)));
+}
+
+static void
+api_reservations_create(struct req *r)
+{
+	static const char *const fields[] = { "instrument", "start", "end",
+	    "duration", "purpose", "project", "user", "repeat",
+	    "skip_conflicts", NULL };
+	struct instrument	 in;
+	const char		*code, *purpose = NULL, *project = NULL;
+	json_t			*j;
+	time_t			 start, end;
+	int64_t			 uid, inst, id = 0;
+	int			 rc;
+
+	if (in_fields(r, r->body, fields) == -1 ||
+	    in_string(r, r->body, "instrument", 1, &code) == -1 ||
+	    in_interval(r, r->body, 1, &start, &end) == -1 ||
+	    in_string(r, r->body, "purpose", 0, &purpose) == -1 ||
+	    in_string(r, r->body, "project", 0, &project) == -1)
+		return;
+	if (json_object_get(r->body, "repeat") != NULL ||
+	    json_object_get(r->body, "skip_conflicts") != NULL) {
+		api_error_json(r, 400, "bad_request", json_pack("{s:s}", "field",
+		    "repeat"), "recurring bookings are not supported yet");
+		return;
+	}
+	if (instrument_load(r->ctx, code, 0, &in) == -1) {
+		api_error(r, 404, "not_found", "no instrument %s", code);
+		return;
+	}
+	if (booking_user(r, r->body, &in, &uid, &inst) == -1 ||
+	    check_rules(r, &in, start, end) == -1)
+		goto out;
+	if (in.rules.requires_qualification && !auth_manages(r, in.id)) {
+		api_error_json(r, 403, "forbidden", json_pack("{s:s}", "rule",
+		    "qualification"), "%s requires a qualification that you do "
+		    "not hold; ask its manager", in.code);
+		goto out;
+	}
+	if ((rc = db_begin(r->ctx)) != SQLITE_OK) {
+		api_db_error(r, rc);
+		goto out;
+	}
+	if (check_free(r, &in, start, end, 0) == -1) {
+		db_rollback(r->ctx);
+		goto out;
+	}
+	if ((rc = insert_reservation(r, &in, uid, inst, start, end, purpose,
+	    project, &id)) != SQLITE_OK || (rc = db_commit(r->ctx)) !=
+	    SQLITE_OK) {
+		db_rollback(r->ctx);
+		api_db_error(r, rc);
+		goto out;
+	}
+	if ((j = reservation_get(r, id, &rc)) == NULL)
+		api_db_error(r, rc);
+	else
+		api_reply(r, 201, j);
+out:
+	instrument_free(&in);
+}
+
+/* Check a comma list of statuses; wrap it in commas for instr(). */
+static int
+q_statuses(struct req *r, char **out)
+{
+	const char	*v = req_query(r, "status");
+	char		*copy, *p, *tok;
+	size_t		 i;
+
+	*out = NULL;
+	if (v == NULL || *v == '\0')
+		return (0);
+	copy = xstrdup(v);
+	for (p = copy; (tok = strsep(&p, ",")) != NULL;) {
+		for (i = 0; statuses[i] != NULL; i++) {
+			if (strcmp(tok, statuses[i]) == 0)
+				break;
+		}
+		if (statuses[i] == NULL) {
+			free(copy);
+			api_error_json(r, 400, "bad_request", json_pack("{s:s}",
+			    "field", "status"), "status must be pending, "
+			    "confirmed, rejected, cancelled, completed or no_show");
+			return (-1);
+		}
+	}
+	free(copy);
+	xasprintf(out, ",%s,", v);
+	return (0);
+}
+
+static void
+bind_filters(struct req *r, sqlite3_stmt *st, const char *user,
+    const char *statuses_csv, time_t from, int has_from, time_t to, int has_to)
+{
+	db_bind_text(st, ":inst", req_query(r, "instrument"));
+	db_bind_text(st, ":site", req_query(r, "site"));
+	db_bind_text(st, ":user", user);
+	db_bind_text(st, ":institute", req_query(r, "institute"));
+	db_bind_text(st, ":status", statuses_csv);
+	if (has_from)
+		db_bind_int(st, ":from", from);
+	if (has_to)
+		db_bind_int(st, ":to", to);
+}
+
+#define RES_FILTER \
+	"WHERE (:inst IS NULL OR i.code = :inst) AND " \
+	"(:site IS NULL OR s.code = :site) AND " \
+	"(:user IS NULL OR u.login = :user) AND " \
+	"(:institute IS NULL OR ins.code = :institute) AND " \
+	"(:status IS NULL OR instr(:status, ',' || r.status || ',') > 0) AND " \
+	"(:from IS NULL OR r.\"end\" > :from) AND " \
+	"(:to IS NULL OR r.start < :to) "
+
+static void
+api_reservations_list(struct req *r)
+{
+	static const char *const q = RES_SELECT RES_FILTER
+	    "ORDER BY r.start, r.id LIMIT :limit OFFSET :offset";
+	static const char *const q_count =
+	    "SELECT count(*) FROM reservations r JOIN instruments i ON "
+	    "i.id = r.instrument_id JOIN sites s ON s.id = i.site_id JOIN "
+	    "users u ON u.id = r.user_id JOIN institutes ins ON "
+	    "ins.id = r.institute_id " RES_FILTER;
+	sqlite3_stmt	*st;
+	const char	*user = req_query(r, "user");
+	char		*sts = NULL;
+	json_t		*items;
+	time_t		 from = 0, to = 0;
+	int64_t		 limit, offset, total = 0;
+	int		 has_from, has_to, rc;
+
+	if ((has_from = q_time(r, "from", &from)) == -1 ||
+	    (has_to = q_time(r, "to", &to)) == -1 ||
+	    q_limit(r, &limit, &offset) == -1 || q_statuses(r, &sts) == -1)
+		return;
+	if (user != NULL && strcmp(user, "me") == 0)
+		user = r->user->login;
+	st = db_prepare(r->ctx, q_count);
+	bind_filters(r, st, user, sts, from, has_from, to, has_to);
+	if ((rc = db_step(st)) == SQLITE_ROW)
+		total = sqlite3_column_int64(st, 0);
+	sqlite3_reset(st);
+	if (rc != SQLITE_ROW)
+		goto fail;
+	items = json_array();
+	st = db_prepare(r->ctx, q);
+	bind_filters(r, st, user, sts, from, has_from, to, has_to);
+	db_bind_int(st, ":limit", limit);
+	db_bind_int(st, ":offset", offset);
+	while ((rc = db_step(st)) == SQLITE_ROW)
+		json_array_append_new(items, reservation_json(r, st));
+	sqlite3_reset(st);
+	if (rc != SQLITE_DONE) {
+		json_decref(items);
+		goto fail;
+	}
+	free(sts);
+	api_reply(r, 200, json_pack("{s:o,s:I,s:I,s:I}", "items", items,
+	    "total", (json_int_t)total, "limit", (json_int_t)limit, "offset",
+	    (json_int_t)offset));
+	return;
+fail:
+	free(sts);
+	api_db_error(r, rc);
+}
+
+static void
+api_reservations_show(struct req *r)
+{
+	json_t	*j;
+	int64_t	 id;
+	int	 rc;
+
+	if (path_id(r, &id) == -1)
+		return;
+	if ((j = reservation_get(r, id, &rc)) != NULL)
+		api_reply(r, 200, j);
+	else if (rc == SQLITE_NOTFOUND)
+		api_error(r, 404, "not_found", "no reservation %lld",
+		    (long long)id);
+	else
+		api_db_error(r, rc);
+}
+
+/* What a change needs to know of the reservation it changes. */
+struct current {
+	int64_t	 id;
+	int64_t	 instrument_id;
+	int64_t	 user_id;
+	time_t	 start;
+	time_t	 end;
+	char	*status;
+};
+
+/*
+ * Load reservation id for a change by the request's user: 404 if none,
+ * 403 unless its owner, a manager of the instrument or an admin, 422 if
+ * it no longer holds its slot.  Returns 0, or -1 after answering.
+ */
+static int
+current_load(struct req *r, int64_t id, struct current *c,
+    struct instrument *in)
+{
+	static const char *const q =
+	    "SELECT instrument_id, user_id, start, \"end\", status FROM "
+	    "reservations WHERE id = :id";
+	sqlite3_stmt	*st;
+
+	memset(c, 0, sizeof *c);
+	memset(in, 0, sizeof *in);
+	st = db_prepare(r->ctx, q);
+	db_bind_int(st, ":id", id);
+	if (db_step(st) != SQLITE_ROW) {
+		sqlite3_reset(st);
+		api_error(r, 404, "not_found", "no reservation %lld",
+		    (long long)id);
+		return (-1);
+	}
+	c->id = id;
+	c->instrument_id = sqlite3_column_int64(st, 0);
+	c->user_id = sqlite3_column_int64(st, 1);
+	c->start = sqlite3_column_int64(st, 2);
+	c->end = sqlite3_column_int64(st, 3);
+	c->status = db_text(st, 4);
+	sqlite3_reset(st);
+	if (instrument_load(r->ctx, NULL, c->instrument_id, in) == -1)
+		fatalx("%s: reservation %lld has no instrument", __func__,
+		    (long long)id);
+	if (c->user_id != r->user->id && !auth_manages(r, in->id)) {
+		api_error(r, 403, "forbidden", "only the booking's owner or a "
+		    "manager of %s may change it", in->code);
+		return (-1);
+	}
+	if (strcmp(c->status, "pending") != 0 &&
+	    strcmp(c->status, "confirmed") != 0) {
+		char *msg;
+
+		xasprintf(&msg, "reservation %lld is %s and can no longer be "
+		    "changed", (long long)id, c->status);
+		rule_error(r, "status", msg);
+		free(msg);
+		return (-1);
+	}
+	return (0);
+}
+
+static int
+update_times(struct req *r, struct current *c, time_t start, time_t end,
+    const char *purpose, const char *project)
+{
+	static const char *const q =
+	    "UPDATE reservations SET start = :s, \"end\" = :e, purpose = "
+	    "coalesce(:p, purpose), project = coalesce(:proj, project), "
+	    "updated = :now, sequence = sequence + 1, affected_by_blackout = "
+	    "CASE WHEN :moved THEN 0 ELSE affected_by_blackout END "
+	    "WHERE id = :id";
+	sqlite3_stmt	*st;
+	char		 idtext[32];
+	int		 rc;
+
+	st = db_prepare(r->ctx, q);
+	db_bind_int(st, ":s", start);
+	db_bind_int(st, ":e", end);
+	db_bind_text(st, ":p", purpose);
+	db_bind_text(st, ":proj", project);
+	db_bind_int(st, ":now", db_now(r->ctx));
+	db_bind_int(st, ":moved", start != c->start || end != c->end);
+	db_bind_int(st, ":id", c->id);
+	rc = db_step(st);
+	sqlite3_reset(st);
+	if (rc != SQLITE_DONE)
+		return (rc);
+	snprintf(idtext, sizeof idtext, "%lld", (long long)c->id);
+	return (db_audit(r->ctx, r->user->id, "reservation.update",
+	    "reservation", idtext, json_pack("{s:I,s:I,s:I,s:I}", "old_start",
+	    (json_int_t)c->start, "old_end", (json_int_t)c->end, "start",
+	    (json_int_t)start, "end", (json_int_t)end)));
+}
+
+static void
+api_reservations_patch(struct req *r)
+{
+	static const char *const fields[] = { "start", "end", "duration",
+	    "purpose", "project", NULL };
+	struct current		 c;
+	struct instrument	 in;
+	const char		*purpose = NULL, *project = NULL;
+	json_t			*j;
+	time_t			 start, end;
+	int64_t			 id;
+	int			 rc, moved;
+
+	if (path_id(r, &id) == -1 || in_fields(r, r->body, fields) == -1 ||
+	    in_string(r, r->body, "purpose", 0, &purpose) == -1 ||
+	    in_string(r, r->body, "project", 0, &project) == -1)
+		return;
+	if (current_load(r, id, &c, &in) == -1)
+		goto out;
+	start = c.start;
+	end = c.end;
+	if (json_object_get(r->body, "start") != NULL &&
+	    json_object_get(r->body, "end") == NULL &&
+	    json_object_get(r->body, "duration") == NULL) {
+		if (in_time(r, r->body, "start", 1, &start) == -1)
+			goto out;
+		end = start + (c.end - c.start);
+	} else if (in_interval(r, r->body, 0, &start, &end) == -1)
+		goto out;
+	moved = start != c.start || end != c.end;
+	if (moved && check_rules(r, &in, start, end) == -1)
+		goto out;
+	if ((rc = db_begin(r->ctx)) != SQLITE_OK) {
+		api_db_error(r, rc);
+		goto out;
+	}
+	if (moved && check_free(r, &in, start, end, c.id) == -1) {
+		db_rollback(r->ctx);
+		goto out;
+	}
+	if ((rc = update_times(r, &c, start, end, purpose, project)) !=
+	    SQLITE_OK || (rc = db_commit(r->ctx)) != SQLITE_OK) {
+		db_rollback(r->ctx);
+		api_db_error(r, rc);
+		goto out;
+	}
+	if ((j = reservation_get(r, id, &rc)) == NULL)
+		api_db_error(r, rc);
+	else
+		api_reply(r, 200, j);
+out:
+	free(c.status);
+	instrument_free(&in);
+}
+
+static void
+api_reservations_cancel(struct req *r)
+{
+	static const char *const fields[] = { "reason", "series", NULL };
+	static const char *const q =
+	    "UPDATE reservations SET status = 'cancelled', cancel_reason = :why, "
+	    "updated = :now, sequence = sequence + 1 WHERE id = :id";
+	struct current		 c;
+	struct instrument	 in;
+	sqlite3_stmt		*st;
+	const char		*reason = NULL;
+	json_t			*j, *body = r->body;
+	char			 idtext[32];
+	int64_t			 id;
+	int			 rc;
+
+	if (body == NULL)
+		body = r->body = json_object();
+	if (path_id(r, &id) == -1 || in_fields(r, body, fields) == -1 ||
+	    in_string(r, body, "reason", 0, &reason) == -1)
+		return;
+	if (json_is_true(json_object_get(body, "series"))) {
+		api_error_json(r, 400, "bad_request", json_pack("{s:s}", "field",
+		    "series"), "recurring series are not supported yet");
+		return;
+	}
+	if (current_load(r, id, &c, &in) == -1)
+		goto out;
+	if (c.end <= db_now(r->ctx)) {
+		rule_error(r, "in_past", "a booking that has ended cannot be "
+		    "cancelled");
+		goto out;
+	}
+	if ((rc = db_begin(r->ctx)) != SQLITE_OK) {
+		api_db_error(r, rc);
+		goto out;
+	}
+	st = db_prepare(r->ctx, q);
+	db_bind_text(st, ":why", reason != NULL ? reason : "");
+	db_bind_int(st, ":now", db_now(r->ctx));
+	db_bind_int(st, ":id", id);
+	rc = db_step(st);
+	sqlite3_reset(st);
+	snprintf(idtext, sizeof idtext, "%lld", (long long)id);
+	if (rc != SQLITE_DONE || (rc = db_audit(r->ctx, r->user->id,
+	    "reservation.cancel", "reservation", idtext, json_pack("{s:s}",
+	    "reason", reason != NULL ? reason : ""))) != SQLITE_OK ||
+	    (rc = db_commit(r->ctx)) != SQLITE_OK) {
+		db_rollback(r->ctx);
+		api_db_error(r, rc);
+		goto out;
+	}
+	if ((j = reservation_get(r, id, &rc)) == NULL)
+		api_db_error(r, rc);
+	else
+		api_reply(r, 200, j);
+out:
+	free(c.status);
+	instrument_free(&in);
+}

@@ -1,0 +1,349 @@
+/*
+ * yiqid.c: main() of the yiqi daemon.  Parses the command line (SPEC §8),
+ * reads the configuration, and then either initialises a database
+ * ("yiqid init"), or serves: bind, drop privileges if configured, open the
+ * database, load demo data with --demo, and run the one libevent loop.
+ * Signals arrive as events: TERM and INT stop (stop accepting, finish the
+ * loop's work, close the database), HUP re-reads the configuration.
+ */
+
+#include "config.h"
+
+#include <sys/types.h>
+
+#include <errno.h>
+#include <getopt.h>
+#include <grp.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <syslog.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+#include <event2/http.h>
+#include <libical/ical.h>
+#include <sodium.h>
+
+#include "yiqid.h"
+
+#ifndef SYSCONFDIR
+#define SYSCONFDIR "/etc"
+#endif
+
+static __attribute__((noreturn)) void
+usage(int status)
+{
+	fprintf(status == 0 ? stdout : stderr,
+	    "usage: yiqid [-f] [-c FILE] [-d DB] [-l ADDR:PORT]   serve\n"
+	    "       yiqid init [-c FILE] [-d DB]                  create the "
+	    "database and the first admin; print its token\n"
+	    "       yiqid --demo [-d DB] [-l ADDR:PORT]           serve demo "
+	    "data and print demo tokens\n"
+	    "       yiqid -h | --help | -V | --version\n"
+	    "\n"
+	    "  -c FILE       configuration file (default " SYSCONFDIR
+	    "/yiqid.conf if it exists)\n"
+	    "  -d DB         SQLite database (default " YIQID_DEFAULT_DB ")\n"
+	    "  -l ADDR:PORT  listen address (default " YIQID_DEFAULT_LISTEN
+	    "; port 0 picks a free port)\n"
+	    "  -f            stay in the foreground and log to stderr\n");
+	exit(status);
+}
+
+static void
+on_stop(evutil_socket_t sig, short events, void *arg)
+{
+	struct yiqid	*ctx = arg;
+	struct timeval	 grace = { 0, 200000 };
+
+	if (ctx->stopping)
+		return;
+	log_info("signal %d: stopping", (int)sig);
+	ctx->stopping = 1;
+	http_stop(ctx);
+	event_base_loopexit(ctx->base, &grace);
+}
+
+static void
+on_hup(evutil_socket_t sig, short events, void *arg)
+{
+	struct yiqid	*ctx = arg;
+	struct config	 cfg;
+	char		*cause = NULL;
+
+	if (ctx->config_path == NULL) {
+		log_info("SIGHUP: no configuration file to re-read");
+		return;
+	}
+	config_defaults(&cfg);
+	if (config_load(&cfg, ctx->config_path, &cause) == -1) {
+		log_warnx("SIGHUP: %s; keeping the running configuration", cause);
+		free(cause);
+		config_free(&cfg);
+		return;
+	}
+	/* What can change live: log level, limits, timeouts. */
+	log_setlevel(cfg.log_level);
+	ctx->cfg.log_level = cfg.log_level;
+	ctx->cfg.max_body = cfg.max_body;
+	ctx->cfg.max_headers = cfg.max_headers;
+	ctx->cfg.timeout = cfg.timeout;
+	ctx->cfg.poll_interval = cfg.poll_interval;
+	evhttp_set_max_body_size(ctx->http, cfg.max_body);
+	evhttp_set_max_headers_size(ctx->http, cfg.max_headers);
+	evhttp_set_timeout(ctx->http, cfg.timeout);
+	free(ctx->cfg.base_url);
+	ctx->cfg.base_url = cfg.base_url != NULL ? xstrdup(cfg.base_url) : NULL;
+	config_free(&cfg);
+	log_info("SIGHUP: configuration re-read from %s", ctx->config_path);
+}
+
+/* Become the configured user (only when started as root). */
+static void
+drop_privileges(const char *user)
+{
+	struct passwd	*pw;
+
+	if (user == NULL || geteuid() != 0)
+		return;
+	if ((pw = getpwnam(user)) == NULL)
+		fatalx("unknown user %s", user);
+	if (setgroups(1, &pw->pw_gid) == -1 ||
+	    setresgid(pw->pw_gid, pw->pw_gid, pw->pw_gid) == -1 ||
+	    setresuid(pw->pw_uid, pw->pw_uid, pw->pw_uid) == -1)
+		fatal("cannot drop privileges to %s", user);
+	log_info("running as %s", user);
+}
+
+/* "yiqid init": create the database, an operator institute and an admin. */
+static int
+cmd_init(struct yiqid *ctx)
+{
+	static const char *const q_any =
+	    "SELECT 1 FROM users WHERE role = 'admin'";
+	static const char *const q_inst =
+	    "INSERT INTO institutes (code, name, district_id) VALUES "
+	    "('OPERATOR', 'Platform operator', (SELECT id FROM districts "
+	    "WHERE code = 'hechuan'))";
+	static const char *const q_user =
+	    "INSERT INTO users (login, name, institute_id, role, created) "
+	    "VALUES ('admin', 'Administrator', :inst, 'admin', :now)";
+	static const char *const q_tok =
+	    "INSERT INTO tokens (user_id, kind, hash, label, created) VALUES "
+	    "(:u, 'api', :h, 'init', :now)";
+	sqlite3_stmt	*st;
+	unsigned char	 hash[32];
+	char		*cause = NULL, *token;
+	int64_t		 inst, uid;
+
+	if (db_open(ctx, ctx->cfg.database, &cause) == -1) {
+		log_warnx("%s", cause);
+		free(cause);
+		return (1);
+	}
+	st = db_prepare(ctx, q_any);
+	if (db_step(st) == SQLITE_ROW) {
+		sqlite3_reset(st);
+		log_warnx("%s already has an admin; create tokens with the API "
+		    "(POST /api/v1/users/admin/tokens)", ctx->cfg.database);
+		db_close(ctx);
+		return (1);
+	}
+	if (db_begin(ctx) != SQLITE_OK)
+		goto fail;
+	if ((inst = db_lookup_id(ctx, "institutes", "OPERATOR")) == 0) {
+		st = db_prepare(ctx, q_inst);
+		if (db_step(st) != SQLITE_DONE)
+			goto fail;
+		inst = sqlite3_last_insert_rowid(ctx->db);
+	}
+	st = db_prepare(ctx, q_user);
+	db_bind_int(st, ":inst", inst);
+	db_bind_int(st, ":now", db_now(ctx));
+	if (db_step(st) != SQLITE_DONE)
+		goto fail;
+	uid = sqlite3_last_insert_rowid(ctx->db);
+	token = token_new();
+	token_hash(token, hash);
+	st = db_prepare(ctx, q_tok);
+	db_bind_int(st, ":u", uid);
+	db_bind_blob(st, ":h", hash, sizeof hash);
+	db_bind_int(st, ":now", db_now(ctx));
+	if (db_step(st) != SQLITE_DONE ||
+	    db_audit(ctx, uid, "init", "user", "admin", NULL) != SQLITE_OK ||
+	    db_commit(ctx) != SQLITE_OK) {
+		free(token);
+		goto fail;
+	}
+	printf("%s\n", token);
+	fflush(stdout);
+	free(token);
+	log_info("initialised %s: user admin (institute OPERATOR)",
+	    ctx->cfg.database);
+	db_close(ctx);
+	return (0);
+fail:
+	log_warnx("init: %s", sqlite3_errmsg(ctx->db));
+	db_rollback(ctx);
+	db_close(ctx);
+	return (1);
+}
+
+static void
+serve_cleanup(struct yiqid *ctx)
+{
+	if (ctx->ev_sigterm != NULL)
+		event_free(ctx->ev_sigterm);
+	if (ctx->ev_sigint != NULL)
+		event_free(ctx->ev_sigint);
+	if (ctx->ev_sighup != NULL)
+		event_free(ctx->ev_sighup);
+	if (ctx->http != NULL)
+		evhttp_free(ctx->http);
+	db_close(ctx);
+	if (ctx->base != NULL)
+		event_base_free(ctx->base);
+}
+
+/* Serve until a signal stops us. */
+static int
+cmd_serve(struct yiqid *ctx, int demo)
+{
+	char	*cause = NULL;
+	int	 rc = 0;
+
+	if ((ctx->base = event_base_new()) == NULL)
+		fatalx("event_base_new");
+	if (http_start(ctx, &cause) == -1)
+		goto fail;
+	drop_privileges(ctx->cfg.user);
+	if (db_open(ctx, ctx->cfg.database, &cause) == -1)
+		goto fail;
+	if (demo && demo_load(ctx, &cause) == -1)
+		goto fail;
+
+	signal(SIGPIPE, SIG_IGN);
+	ctx->ev_sigterm = evsignal_new(ctx->base, SIGTERM, on_stop, ctx);
+	ctx->ev_sigint = evsignal_new(ctx->base, SIGINT, on_stop, ctx);
+	ctx->ev_sighup = evsignal_new(ctx->base, SIGHUP, on_hup, ctx);
+	if (ctx->ev_sigterm == NULL || ctx->ev_sigint == NULL ||
+	    ctx->ev_sighup == NULL || evsignal_add(ctx->ev_sigterm, NULL) ||
+	    evsignal_add(ctx->ev_sigint, NULL) || evsignal_add(ctx->ev_sighup,
+	    NULL))
+		fatalx("cannot install signal events");
+
+	log_info("yiqid %s serving %s", YIQID_VERSION, ctx->cfg.database);
+	if (event_base_dispatch(ctx->base) == -1) {
+		log_warnx("event loop failed");
+		rc = 1;
+	}
+	log_info("stopped");
+	serve_cleanup(ctx);
+	return (rc);
+fail:
+	log_warnx("%s", cause);
+	free(cause);
+	serve_cleanup(ctx);
+	return (1);
+}
+
+int
+main(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "demo", no_argument, NULL, 'D' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ NULL, 0, NULL, 0 }
+	};
+	struct yiqid	 ctx;
+	const char	*db = NULL, *listen = NULL;
+	char		*cause = NULL;
+	int		 ch, foreground = 0, demo = 0, init = 0, rc;
+
+	memset(&ctx, 0, sizeof ctx);
+	if (argc > 1 && strcmp(argv[1], "init") == 0) {
+		init = 1;
+		argv++;
+		argc--;
+	}
+	while ((ch = getopt_long(argc, argv, "c:d:fhl:V", longopts,
+	    NULL)) != -1) {
+		switch (ch) {
+		case 'c':
+			ctx.config_path = optarg;
+			break;
+		case 'd':
+			db = optarg;
+			break;
+		case 'f':
+			foreground = 1;
+			break;
+		case 'l':
+			listen = optarg;
+			break;
+		case 'D':
+			demo = 1;
+			break;
+		case 'h':
+			usage(0);
+		case 'V':
+			printf("yiqid %s\n", YIQID_VERSION);
+			return (0);
+		default:
+			usage(2);
+		}
+	}
+	if (optind != argc || (init && (demo || listen != NULL)))
+		usage(2);
+
+	config_defaults(&ctx.cfg);
+	if (ctx.config_path == NULL &&
+	    access(SYSCONFDIR "/yiqid.conf", R_OK) == 0)
+		ctx.config_path = SYSCONFDIR "/yiqid.conf";
+	if (ctx.config_path != NULL &&
+	    config_load(&ctx.cfg, ctx.config_path, &cause) == -1) {
+		fprintf(stderr, "yiqid: %s\n", cause);
+		free(cause);
+		config_free(&ctx.cfg);
+		return (1);
+	}
+	if (db != NULL) {
+		free(ctx.cfg.database);
+		ctx.cfg.database = xstrdup(db);
+	}
+	if (listen != NULL) {
+		char	*addr;
+		int	 port;
+
+		if (config_parse_listen(listen, &addr, &port) == -1) {
+			fprintf(stderr, "yiqid: -l wants ADDRESS:PORT, e.g. "
+			    "127.0.0.1:8470\n");
+			config_free(&ctx.cfg);
+			return (2);
+		}
+		free(addr);
+		free(ctx.cfg.listen);
+		ctx.cfg.listen = xstrdup(listen);
+	}
+	if (demo || init)
+		foreground = 1;
+	log_init(!foreground && ctx.cfg.log_syslog, ctx.cfg.log_level);
+	if (sodium_init() == -1)
+		fatalx("libsodium cannot start");
+
+	if (init)
+		rc = cmd_init(&ctx);
+	else {
+		if (!foreground && daemon(1, ctx.cfg.log_syslog ? 0 : 1) == -1)
+			fatal("daemon");
+		rc = cmd_serve(&ctx, demo);
+	}
+	config_free(&ctx.cfg);
+	icaltimezone_free_builtin_timezones();
+	libevent_global_shutdown();
+	return (rc);
+}

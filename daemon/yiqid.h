@@ -1,0 +1,346 @@
+/*
+ * yiqid.h: the one private header of yiqid, the yiqi daemon.
+ *
+ * Everything the daemon shares between its files is declared here, grouped
+ * under the name of the file that defines it.  The daemon has one global
+ * object, struct yiqid, which main() owns and passes to everything else;
+ * one request is one struct req, freed in one place (http.c).
+ */
+
+#ifndef YIQID_H
+#define YIQID_H
+
+#include <sys/types.h>
+#include <sys/time.h>
+
+#include <stdarg.h>
+#include <stdint.h>
+#include <time.h>
+
+#include <event2/event.h>
+#include <event2/http.h>
+#include <event2/keyvalq_struct.h>
+#include <jansson.h>
+#include <sqlite3.h>
+
+#define YIQID_VERSION		PACKAGE_VERSION
+#define YIQID_DEFAULT_LISTEN	"127.0.0.1:8470"
+#define YIQID_DEFAULT_DB	"./yiqi.db"
+#define YIQID_DEFAULT_ZONE	"Asia/Shanghai"
+
+#define TEXT_MAX		4096	/* longest text field, in bytes */
+#define LIST_LIMIT_DEFAULT	100
+#define LIST_LIMIT_MAX		1000
+#define SERIES_MAX		100
+
+/* Configuration, from yiqid.conf and the command line (config.c). */
+struct config {
+	char		*listen;	/* ADDR:PORT */
+	char		*database;	/* path of the SQLite file */
+	char		*base_url;	/* public URL for feed links */
+	int		 log_level;	/* LOG_ERR .. LOG_DEBUG */
+	int		 log_syslog;	/* 1: syslog, 0: stderr */
+	long		 max_body;	/* bytes */
+	long		 max_headers;	/* bytes */
+	int		 timeout;	/* idle/read timeout, seconds */
+	int		 max_connections;
+	int		 poll_interval;	/* external calendars, seconds */
+	char		*user;		/* drop privileges to this user */
+	int		 synchronous;	/* 2 = FULL, 1 = NORMAL */
+	int		 busy_timeout;	/* SQLite busy timeout, ms */
+};
+
+/* A prepared statement kept for the life of the connection. */
+struct stmt_cache {
+	const char	*sql;		/* the caller's static string: the key */
+	sqlite3_stmt	*stmt;
+};
+#define STMT_CACHE_SIZE	256
+
+/* The daemon: one of these, owned by main(). */
+struct yiqid {
+	struct config		 cfg;
+	char			*config_path;
+	struct event_base	*base;
+	struct evhttp		*http;
+	struct evhttp_bound_socket *sock;
+	struct event		*ev_sigterm;
+	struct event		*ev_sigint;
+	struct event		*ev_sighup;
+	struct event		*ev_timer;
+
+	sqlite3			*db;
+	struct stmt_cache	 stmts[STMT_CACHE_SIZE];
+	int			 txn_depth;
+	const char		*txn_file;
+	int			 txn_line;
+
+	int			 stopping;
+	int			 nconnections;
+	time_t			 now_override;	/* tests: YIQID_NOW */
+};
+
+enum role {
+	ROLE_MEMBER = 0,
+	ROLE_MANAGER,
+	ROLE_PARK_MANAGER,
+	ROLE_ADMIN
+};
+
+/* The user behind a request's token. */
+struct user {
+	int64_t		 id;
+	char		*login;
+	char		*name;
+	int64_t		 institute_id;
+	enum role	 role;
+	int64_t		 token_id;
+};
+
+/* One HTTP request, from dispatch to reply (http.c frees it). */
+struct req {
+	struct yiqid		*ctx;
+	struct evhttp_request	*ev;
+	enum evhttp_cmd_type	 method;
+	char			*path;		/* decoded path */
+	char			*args[4];	/* the '*' segments of the route */
+	int			 nargs;
+	struct evkeyvalq	 query;
+	json_t			*body;		/* JSON body (object) or NULL */
+	char			*raw;		/* raw body, NUL-terminated */
+	size_t			 rawlen;
+	struct user		*user;		/* NULL on unauthenticated routes */
+	struct timeval		 t0;
+	int			 status;	/* reply status, once replied */
+	int			 replied;
+};
+
+/* Route flags. */
+#define R_NOAUTH	0x01	/* no token needed */
+#define R_ADMIN		0x02	/* admin only */
+#define R_JSON		0x04	/* body must be a JSON object */
+#define R_JSON_OPT	0x08	/* body may be a JSON object or empty */
+#define R_RAW		0x10	/* body is taken raw (CSV, iCalendar) */
+
+/* One route: method, path pattern ('*' matches one segment), checks, handler. */
+struct route {
+	enum evhttp_cmd_type	 method;
+	const char		*pattern;
+	int			 flags;
+	void			(*handler)(struct req *);
+};
+
+/* An interval [start, end) in UTC seconds. */
+struct span {
+	time_t	start;
+	time_t	end;
+};
+
+/* Opening hours: a weekly schedule of open minutes (rules.c). */
+#define HOURS_MAX	64
+struct hours {
+	int	always;			/* 24/7 */
+	int	n;
+	struct {
+		int	from;		/* minutes from Monday 00:00 */
+		int	to;		/* exclusive; may be 10080 */
+	}	open[HOURS_MAX];
+};
+
+/* The booking rules of one instrument (SPEC §3). */
+struct rules {
+	int		granularity_min;
+	int		min_duration_min;
+	int		max_duration_min;
+	int		advance_days;
+	int		buffer_min;
+	struct hours	hours;
+	int		requires_approval;
+	int		requires_qualification;
+};
+
+/* An instrument as the booking code needs it. */
+struct instrument {
+	int64_t		id;
+	char		*code;
+	char		*name;
+	char		*status;
+	int64_t		site_id;
+	char		*site;
+	char		*zone;
+	int64_t		owner_id;
+	struct rules	rules;
+};
+
+/* log.c */
+void	log_init(int, int);
+void	log_setlevel(int);
+void	log_warn(const char *, ...) __attribute__((format(printf, 1, 2)));
+void	log_warnx(const char *, ...) __attribute__((format(printf, 1, 2)));
+void	log_info(const char *, ...) __attribute__((format(printf, 1, 2)));
+void	log_debug(const char *, ...) __attribute__((format(printf, 1, 2)));
+__attribute__((noreturn)) void fatal(const char *, ...)
+	    __attribute__((format(printf, 1, 2)));
+__attribute__((noreturn)) void fatalx(const char *, ...)
+	    __attribute__((format(printf, 1, 2)));
+char	*log_escape(const char *);
+
+/* xmalloc.c */
+void	*xmalloc(size_t);
+void	*xcalloc(size_t, size_t);
+void	*xreallocarray(void *, size_t, size_t);
+char	*xstrdup(const char *);
+char	*xstrndup(const char *, size_t);
+int	 xasprintf(char **, const char *, ...)
+	    __attribute__((format(printf, 2, 3)));
+int	 xvasprintf(char **, const char *, va_list);
+
+/* config.c */
+void	 config_defaults(struct config *);
+int	 config_load(struct config *, const char *, char **);
+void	 config_free(struct config *);
+int	 config_parse_listen(const char *, char **, int *);
+
+/* timeutil.c */
+int	 time_parse(const char *, time_t *);
+char	*time_format(time_t, const char *);
+int	 duration_parse(const char *, long *);
+int	 tz_offset(const char *, time_t);
+int	 tz_local_to_utc(const char *, int, int, int, int, int, time_t *);
+int	 tz_known(const char *);
+char	*tz_canonical(const char *);
+int	 days_in_month(int, int);
+
+/* rules.c */
+enum rule_result {
+	RULE_OK = 0,
+	RULE_GRANULARITY,
+	RULE_MIN_DURATION,
+	RULE_MAX_DURATION,
+	RULE_ADVANCE,
+	RULE_PAST,
+	RULE_HOURS
+};
+int	 hours_parse(const char *, struct hours *, char **);
+int	 hours_contains(const struct hours *, const char *, time_t, time_t);
+time_t	 hours_next_open(const struct hours *, const char *, time_t);
+void	 rules_defaults(struct rules *);
+enum rule_result rules_check(const struct rules *, const char *, time_t,
+	    time_t, time_t, char **);
+const char *rules_name(enum rule_result);
+time_t	 rules_align_up(const struct rules *, const char *, time_t);
+int	 span_overlaps(const struct span *, const struct span *, int);
+int	 find_slot(const struct rules *, const char *, time_t, long,
+	    const struct span *, size_t, time_t, time_t, struct span *);
+size_t	 free_spans(const struct rules *, const char *, time_t, time_t,
+	    const struct span *, size_t, time_t, struct span *, size_t);
+
+/* db.c */
+int	 db_open(struct yiqid *, const char *, char **);
+void	 db_close(struct yiqid *);
+sqlite3_stmt *db_prepare(struct yiqid *, const char *);
+int	 db_begin_(struct yiqid *, const char *, int);
+int	 db_commit(struct yiqid *);
+void	 db_rollback(struct yiqid *);
+#define	 db_begin(ctx) db_begin_((ctx), __FILE__, __LINE__)
+void	 db_bind_int(sqlite3_stmt *, const char *, int64_t);
+void	 db_bind_text(sqlite3_stmt *, const char *, const char *);
+void	 db_bind_null(sqlite3_stmt *, const char *);
+void	 db_bind_blob(sqlite3_stmt *, const char *, const void *, size_t);
+int	 db_step(sqlite3_stmt *);
+int	 db_exec(struct yiqid *, const char *);
+char	*db_text(sqlite3_stmt *, int);
+int64_t	 db_lookup_id(struct yiqid *, const char *, const char *);
+int	 db_audit(struct yiqid *, int64_t, const char *, const char *,
+	    const char *, json_t *);
+time_t	 db_now(struct yiqid *);
+
+/* schema-sql.c (generated from the schema directory) */
+struct migration {
+	const char	*name;
+	const char	*sql;
+};
+extern const struct migration schema_migrations[];
+extern const int schema_nmigrations;
+
+/* auth.c */
+char	*token_new(void);
+void	 token_hash(const char *, unsigned char[32]);
+int	 auth_request(struct req *, const char *);
+void	 user_free(struct user *);
+const char *role_name(enum role);
+int	 role_parse(const char *, enum role *);
+int	 auth_manages(struct req *, int64_t);
+int	 auth_covers_site(struct req *, int64_t);
+int	 auth_sees_booking(struct req *, int64_t, int64_t, int64_t);
+
+/* http.c */
+int	 http_start(struct yiqid *, char **);
+void	 http_stop(struct yiqid *);
+void	 api_reply(struct req *, int, json_t *);
+void	 api_reply_empty(struct req *, int);
+void	 api_error(struct req *, int, const char *, const char *, ...)
+	    __attribute__((format(printf, 4, 5)));
+void	 api_error_json(struct req *, int, const char *, json_t *, const char *,
+	    ...) __attribute__((format(printf, 5, 6)));
+void	 api_db_error(struct req *, int);
+const char *req_query(struct req *, const char *);
+
+/* input.c */
+int	 in_fields(struct req *, json_t *, const char *const *);
+int	 in_string(struct req *, json_t *, const char *, int, const char **);
+int	 in_bool(struct req *, json_t *, const char *, int *);
+int	 in_int(struct req *, json_t *, const char *, int64_t, int64_t,
+	    int64_t *);
+int	 in_time(struct req *, json_t *, const char *, int, time_t *);
+int	 in_duration(struct req *, json_t *, const char *, long *);
+int	 in_code_list(struct req *, json_t *, const char *, json_t **);
+int	 q_time(struct req *, const char *, time_t *);
+int	 q_limit(struct req *, int64_t *, int64_t *);
+int	 text_ok(const char *);
+
+/* api-misc.c */
+extern const struct route api_misc_routes[];
+
+/* api-places.c */
+extern const struct route api_places_routes[];
+int	 code_ok(const char *);
+
+/* api-users.c */
+extern const struct route api_users_routes[];
+json_t	*user_json(struct yiqid *, int64_t);
+
+/* instrument.c */
+int	 instrument_load(struct yiqid *, const char *, int64_t,
+	    struct instrument *);
+void	 instrument_free(struct instrument *);
+
+/* api-instruments.c */
+#define IA_TEXT		0x1	/* fields are CSV text, rules flat */
+extern const struct route api_instruments_routes[];
+json_t	*instrument_json(struct yiqid *, int64_t);
+int	 instrument_column(const char *);
+int	 instrument_apply(struct yiqid *, json_t *, int, int64_t, int64_t,
+	    int64_t *, char **, char **);
+
+/* api-import.c */
+extern const struct route api_import_routes[];
+
+/* api-availability.c */
+extern const struct route api_availability_routes[];
+int	 busy_load(struct yiqid *, const struct instrument *, time_t, time_t,
+	    int64_t, struct span **, size_t *);
+
+/* api-reservations.c */
+extern const struct route api_reservations_routes[];
+json_t	*reservation_json(struct req *, sqlite3_stmt *);
+json_t	*reservation_get(struct req *, int64_t, int *);
+
+/* api-blackouts.c */
+extern const struct route api_blackouts_routes[];
+
+/* demo.c */
+int	 demo_load(struct yiqid *, char **);
+
+
+#endif /* YIQID_H */

@@ -1,0 +1,112 @@
+#!/bin/sh
+# concurrency.sh: the booking guarantee under contention.  60 real yiqi
+# clients are released at once to book overlapping slots on three
+# instruments (one with a 30-minute buffer).  Afterwards the database must
+# hold no two overlapping slot-holding bookings of an instrument (buffer
+# included), and every client must have been told the truth: each one
+# told "booked" (exit 0) has exactly that booking on disk, each one told
+# "clash" (exit 3) asked for time that a stored booking really holds.
+
+. "$top_srcdir/tests/e2e/lib.sh"
+
+init_db
+start_daemon || { not_ok "yiqid starts"; done_testing; }
+check "set-up" setup_basic
+for c in C1 C2 C3; do
+	buf=0
+	[ "$c" = C2 ] && buf=30
+	api POST /api/v1/instruments "{\"code\":\"$c\",\"name\":\"Contended $c\",\"site\":\"HC-HTZ\",\"owner\":\"CQU\",\"rules\":{\"buffer_min\":$buf}}"
+	is "instrument $c created" "$STATUS" 201
+done
+
+D=$(day 3)
+N=60
+mkdir "$T/c"
+k=0
+while [ $k -lt $N ]; do
+	inst=C$((k % 3 + 1))
+	h=$((9 + (k / 3) % 4))
+	m=$(( (k / 12) % 2 * 30 ))
+	dur=$((1 + k % 2))h
+	start=$(printf '%sT%02d:%02d+08:00' "$D" $h $m)
+	echo "$inst $start $dur" > "$T/c/req.$k"
+	(
+		while [ ! -e "$T/c/go" ]; do sleep 0.01; done
+		"$YIQI" --token "$MEMBER_TOKEN" book "$inst" --start "$start" \
+		    --duration "$dur" --purpose "client $k" --json \
+		    > "$T/c/out.$k" 2> "$T/c/err.$k"
+		echo $? > "$T/c/rc.$k"
+	) &
+	pids="${pids:-} $!"
+	k=$((k + 1))
+done
+sleep 0.3
+touch "$T/c/go"
+# shellcheck disable=SC2086
+wait $pids
+
+# What the clients were told.
+booked=0 clashed=0 other=0
+k=0
+while [ $k -lt $N ]; do
+	rc=$(cat "$T/c/rc.$k")
+	case $rc in
+	0) booked=$((booked + 1)) ;;
+	3) clashed=$((clashed + 1)) ;;
+	*) other=$((other + 1)); diag "client $k: exit $rc: $(cat "$T/c/err.$k")" ;;
+	esac
+	k=$((k + 1))
+done
+diag "$booked booked, $clashed told clash, $other other"
+is "every client got a booking or a clash" "$other" 0
+check "some clients booked" [ "$booked" -gt 3 ]
+check "some clients clashed" [ "$clashed" -gt 3 ]
+
+# The database afterwards.
+overlaps=$(sqlite3 "$DB" "SELECT count(*) FROM reservations a JOIN reservations b
+    ON a.instrument_id = b.instrument_id AND a.id < b.id
+    JOIN instruments i ON i.id = a.instrument_id
+    WHERE a.status IN ('pending','confirmed') AND b.status IN ('pending','confirmed')
+    AND a.start < b.\"end\" + i.buffer_min * 60 AND b.start < a.\"end\" + i.buffer_min * 60")
+is "no two holding bookings overlap (buffer included)" "$overlaps" 0
+rows=$(sqlite3 "$DB" "SELECT count(*) FROM reservations")
+is "one stored booking per client told booked" "$rows" "$booked"
+
+# Each client told "booked" has that booking; each told "clash" hit one.
+lies=0
+k=0
+while [ $k -lt $N ]; do
+	set -- $(cat "$T/c/req.$k")
+	rc=$(cat "$T/c/rc.$k")
+	if [ "$rc" = 0 ]; then
+		id=$(jq -r .id "$T/c/out.$k")
+		got=$(sqlite3 "$DB" "SELECT i.code || ' ' || r.purpose FROM reservations r
+		    JOIN instruments i ON i.id = r.instrument_id WHERE r.id = '$id'
+		    AND r.status = 'confirmed'")
+		if [ "$got" != "$1 client $k" ]; then
+			lies=$((lies + 1)); diag "client $k was told booked (#$id), db has '$got'"
+		fi
+	elif [ "$rc" = 3 ]; then
+		s=$(date -d "$2" +%s)
+		case $3 in 1h) e=$((s + 3600)) ;; *) e=$((s + 7200)) ;; esac
+		hit=$(sqlite3 "$DB" "SELECT count(*) FROM reservations r JOIN instruments i
+		    ON i.id = r.instrument_id WHERE i.code = '$1' AND r.status = 'confirmed'
+		    AND r.start < $e + i.buffer_min * 60 AND r.\"end\" > $s - i.buffer_min * 60")
+		if [ "$hit" -lt 1 ]; then
+			lies=$((lies + 1)); diag "client $k was told clash, but nothing holds $2"
+		fi
+	fi
+	k=$((k + 1))
+done
+is "every client was told the truth" "$lies" 0
+
+# Raw HTTP at once: 100 identical requests for one free slot, one wins.
+body="{\"instrument\":\"C3\",\"start\":\"$(day 4)T09:00:00+08:00\",\"duration\":\"PT1H\"}"
+seq 1 100 | xargs -P 50 -I{} curl -s -o /dev/null -w '%{http_code}\n' \
+    -H "Authorization: Bearer $MEMBER_TOKEN" -H 'Content-Type: application/json' \
+    --data-binary "$body" "$SERVER/api/v1/reservations" > "$T/codes"
+is "100 racing requests for one slot: one 201" "$(grep -c '^201$' "$T/codes")" 1
+is "100 racing requests for one slot: 99 409s" "$(grep -c '^409$' "$T/codes")" 99
+
+check "yiqid stops cleanly" stop_daemon
+done_testing

@@ -1,0 +1,154 @@
+# tests/e2e/lib.sh: shared by the end-to-end tests (sourced, not run).
+#
+# Gives each test a temporary directory, TAP output (ok/not_ok/check,
+# plan printed at the end), a real yiqid started on 127.0.0.1 with a free
+# port and a fresh database (start_daemon/stop_daemon, stopped by PID),
+# an admin token, and small helpers to call the API with curl for set-up.
+# The tests drive the real client, $YIQI, for what they test.
+
+set -u
+
+: "${YIQI:?YIQI must name the client binary}"
+: "${YIQID:?YIQID must name the daemon binary}"
+
+T=$(mktemp -d "${TMPDIR:-/tmp}/yiqi-e2e.XXXXXX")
+HOME=$T/home
+XDG_CONFIG_HOME=$T/home/.config
+export HOME XDG_CONFIG_HOME
+unset YIQI_SERVER YIQI_TOKEN YIQI_TIMEZONE
+mkdir -p "$HOME"
+DB=$T/yiqi.db
+DPID=
+TAP_N=0
+TAP_FAILED=0
+
+cleanup() {
+	if [ -n "$DPID" ]; then
+		kill -KILL "$DPID" 2>/dev/null
+		wait "$DPID" 2>/dev/null
+	fi
+	rm -rf "$T"
+}
+trap cleanup EXIT
+
+ok() {
+	TAP_N=$((TAP_N + 1))
+	echo "ok $TAP_N - $*"
+}
+
+not_ok() {
+	TAP_N=$((TAP_N + 1))
+	TAP_FAILED=$((TAP_FAILED + 1))
+	echo "not ok $TAP_N - $*"
+}
+
+# check DESCRIPTION COMMAND...: ok if the command succeeds.
+check() {
+	desc=$1
+	shift
+	if "$@"; then ok "$desc"; else not_ok "$desc"; fi
+}
+
+# is DESCRIPTION GOT WANT
+is() {
+	if [ "$2" = "$3" ]; then
+		ok "$1"
+	else
+		not_ok "$1"
+		echo "#   got:  '$2'"
+		echo "#   want: '$3'"
+	fi
+}
+
+diag() {
+	echo "# $*"
+}
+
+# Print the plan and exit with the right status; the daemon log goes to
+# the TAP diagnostics when something failed.
+done_testing() {
+	if [ "$TAP_FAILED" -gt 0 ] && [ -f "$T/yiqid.log" ]; then
+		tail -40 "$T/yiqid.log" | sed 's/^/# yiqid: /'
+	fi
+	echo "1..$TAP_N"
+	[ "$TAP_FAILED" -eq 0 ]
+	exit $?
+}
+
+# Initialise $DB and set ADMIN_TOKEN.
+init_db() {
+	ADMIN_TOKEN=$("$YIQID" init -d "$DB" 2>>"$T/yiqid.log")
+}
+
+# Start yiqid on a free port; sets DPID, PORT, SERVER.
+start_daemon() {
+	: > "$T/yiqid.log.new"
+	"$YIQID" -f -d "$DB" -l 127.0.0.1:0 "$@" 2>"$T/yiqid.log.new" &
+	DPID=$!
+	PORT=
+	i=0
+	while [ $i -lt 200 ]; do
+		PORT=$(sed -n 's/.*listening on 127\.0\.0\.1:\([0-9][0-9]*\).*/\1/p' \
+		    "$T/yiqid.log.new" | head -1)
+		if [ -n "$PORT" ] && grep -q "serving" "$T/yiqid.log.new"; then
+			break
+		fi
+		if ! kill -0 "$DPID" 2>/dev/null; then
+			break
+		fi
+		sleep 0.05
+		i=$((i + 1))
+	done
+	cat "$T/yiqid.log.new" >> "$T/yiqid.log"
+	if [ -z "$PORT" ] || ! kill -0 "$DPID" 2>/dev/null; then
+		diag "yiqid did not start"
+		sed 's/^/# /' "$T/yiqid.log.new"
+		return 1
+	fi
+	SERVER=http://127.0.0.1:$PORT
+	export YIQI_SERVER=$SERVER
+	return 0
+}
+
+# Stop yiqid with SIGTERM; returns its exit status (non-zero on a leak
+# under the sanitizers).
+stop_daemon() {
+	kill -TERM "$DPID"
+	wait "$DPID"
+	rc=$?
+	DPID=
+	cat "$T/yiqid.log.new" >> "$T/yiqid.log" 2>/dev/null
+	return $rc
+}
+
+# api METHOD PATH [BODY]: call the API as $TOKEN (default the admin);
+# the body goes to $T/body and the status to $STATUS.
+api() {
+	if [ $# -ge 3 ]; then
+		STATUS=$(curl -s -o "$T/body" -w '%{http_code}' -X "$1" \
+		    -H "Authorization: Bearer ${TOKEN:-$ADMIN_TOKEN}" \
+		    -H 'Content-Type: application/json' --data-binary "$3" \
+		    "$SERVER$2")
+	else
+		STATUS=$(curl -s -o "$T/body" -w '%{http_code}' -X "$1" \
+		    -H "Authorization: Bearer ${TOKEN:-$ADMIN_TOKEN}" "$SERVER$2")
+	fi
+}
+
+# A date N days from today in Asia/Shanghai, as YYYY-MM-DD.
+day() {
+	TZ=Asia/Shanghai date -d "+$1 days" +%F
+}
+
+# Create a site, an institute, an instrument (24/7, 30-minute grid,
+# optional buffer) and a member with a token (MEMBER_TOKEN).
+setup_basic() {
+	api POST /api/v1/sites '{"code":"HC-HTZ","name":"Hechuan Hi-tech Industrial Development Zone","district":"hechuan"}'
+	api POST /api/v1/institutes '{"code":"CQU","name":"Chongqing University","district":"hechuan"}'
+	api POST /api/v1/institutes '{"code":"SECRET","name":"Secret Pharma","district":"wusheng","private":true}'
+	api POST /api/v1/instruments '{"code":"ICPMS-1","name":"ICP-MS","category":"mass-spectrometry","site":"HC-HTZ","owner":"CQU"}'
+	api POST /api/v1/users '{"login":"wang","name":"Wang Fang","institute":"CQU"}'
+	api POST /api/v1/users/wang/tokens '{}'
+	MEMBER_TOKEN=$(sed -n 's/.*"token":"\([^"]*\)".*/\1/p' "$T/body")
+	[ -n "$MEMBER_TOKEN" ]
+}
