@@ -40,6 +40,8 @@ usage(int status)
 	    "usage: yiqid [-f] [-c FILE] [-d DB] [-l ADDR:PORT]   serve\n"
 	    "       yiqid init [-c FILE] [-d DB]                  create the "
 	    "database and the first admin; print its token\n"
+	    "       yiqid backup [-c FILE] [-d DB] FILE           copy the "
+	    "database consistently while it serves\n"
 	    "       yiqid --demo [-d DB] [-l ADDR:PORT]           serve demo "
 	    "data and print demo tokens\n"
 	    "       yiqid -h | --help | -V | --version\n"
@@ -262,11 +264,16 @@ main(int argc, char **argv)
 	struct yiqid	 ctx;
 	const char	*db = NULL, *listen = NULL;
 	char		*cause = NULL;
+	const char	*backup = NULL;
 	int		 ch, foreground = 0, demo = 0, init = 0, rc;
 
 	memset(&ctx, 0, sizeof ctx);
 	if (argc > 1 && strcmp(argv[1], "init") == 0) {
 		init = 1;
+		argv++;
+		argc--;
+	} else if (argc > 1 && strcmp(argv[1], "backup") == 0) {
+		backup = "";
 		argv++;
 		argc--;
 	}
@@ -297,7 +304,10 @@ main(int argc, char **argv)
 			usage(2);
 		}
 	}
-	if (optind != argc || (init && (demo || listen != NULL)))
+	if (backup != NULL && optind == argc - 1 && !demo && listen == NULL)
+		backup = argv[optind++];
+	if (optind != argc || (init && (demo || listen != NULL)) ||
+	    (backup != NULL && *backup == '\0'))
 		usage(2);
 
 	config_defaults(&ctx.cfg);
@@ -329,7 +339,7 @@ main(int argc, char **argv)
 		free(ctx.cfg.listen);
 		ctx.cfg.listen = xstrdup(listen);
 	}
-	if (demo || init)
+	if (demo || init || backup != NULL)
 		foreground = 1;
 	log_init(!foreground && ctx.cfg.log_syslog, ctx.cfg.log_level);
 	if (sodium_init() == -1)
@@ -337,7 +347,15 @@ main(int argc, char **argv)
 
 	if (init)
 		rc = cmd_init(&ctx);
-	else {
+	else if (backup != NULL) {
+		if ((rc = backup_run(ctx.cfg.database, backup, &cause)) == -1) {
+			log_warnx("backup: %s", cause);
+			free(cause);
+			rc = 1;
+		} else
+			log_info("backup of %s written to %s", ctx.cfg.database,
+			    backup);
+	} else {
 		if (!foreground && daemon(1, ctx.cfg.log_syslog ? 0 : 1) == -1)
 			fatal("daemon");
 		rc = cmd_serve(&ctx, demo);

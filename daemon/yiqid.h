@@ -339,6 +339,9 @@ json_t	*reservation_get(struct req *, int64_t, int *);
 /* api-blackouts.c */
 extern const struct route api_blackouts_routes[];
 
+/* backup.c */
+int	 backup_run(const char *, const char *, char **);
+
 /* demo.c */
 int	 demo_load(struct yiqid *, char **);
 

@@ -15,9 +15,9 @@ while read -r c; do
 	check "yiqi(1) documents '$c'" grep -q "^\.It Cm $c\b\|Cm $c\b" "$D/yiqi.1"
 done < "$T/commands"
 
-for o in '-c' '-d' '-f' '-l' '-h' '-V' '--demo' 'init'; do
+for o in '-c' '-d' '-f' '-l' '-h' '-V' '--demo' 'init' 'backup'; do
 	case $o in
-	init) pat='^\.It Cm init' ;;
+	init|backup) pat="^\.It Cm $o" ;;
 	--demo) pat='^\.It Fl -demo' ;;
 	*) pat="^\.It Fl ${o#-}\b" ;;
 	esac
