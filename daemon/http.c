@@ -489,12 +489,14 @@ api_error(struct req *r, int status, const char *code, const char *fmt, ...)
 	api_reply(r, status, json_pack("{s:o}", "error", err));
 }
 
-/* Reply to a failed SQLite call: busy and I/O are 503, constraints 409. */
+/*
+ * Reply to a failed SQLite call: busy and I/O are 503, constraints 409.
+ * Decided by the result code alone: by now a rollback may have replaced
+ * the connection's error message.
+ */
 void
 api_db_error(struct req *r, int rc)
 {
-	const char	*msg = sqlite3_errmsg(r->ctx->db);
-
 	switch (rc & 0xff) {
 	case SQLITE_BUSY:
 	case SQLITE_LOCKED:
@@ -506,7 +508,7 @@ api_db_error(struct req *r, int rc)
 	case SQLITE_READONLY:
 	case SQLITE_CANTOPEN:
 		log_warnx("%s %s: database: %s", method_name(r->method), r->path,
-		    msg);
+		    sqlite3_errstr(rc));
 		api_error(r, 503, "unavailable",
 		    "the database cannot be written (%s); try again later",
 		    sqlite3_errstr(rc));
@@ -515,16 +517,16 @@ api_db_error(struct req *r, int rc)
 		if (rc == SQLITE_CONSTRAINT_UNIQUE ||
 		    rc == SQLITE_CONSTRAINT_PRIMARYKEY)
 			api_error(r, 409, "exists", "that already exists");
-		else if (strstr(msg, "overlap") != NULL)
+		else if (rc == SQLITE_CONSTRAINT_TRIGGER)	/* overlap */
 			api_error(r, 409, "conflict",
 			    "the slot clashes with another booking");
 		else
 			api_error(r, 400, "bad_request",
-			    "refused by the database: %s", msg);
+			    "refused by the database: %s", sqlite3_errstr(rc));
 		break;
 	default:
 		log_warnx("%s %s: database error %d: %s", method_name(r->method),
-		    r->path, rc, msg);
+		    r->path, rc, sqlite3_errstr(rc));
 		api_error(r, 500, "internal", "internal error");
 		break;
 	}

@@ -108,5 +108,26 @@ seq 1 100 | xargs -P 50 -I{} curl -s -o /dev/null -w '%{http_code}\n' \
 is "100 racing requests for one slot: one 201" "$(grep -c '^201$' "$T/codes")" 1
 is "100 racing requests for one slot: 99 409s" "$(grep -c '^409$' "$T/codes")" 99
 
+# The database itself refuses an overlap, whatever writes it.
+row=$(sqlite3 "$DB" "SELECT instrument_id, user_id, institute_id, start, \"end\"
+    FROM reservations WHERE status = 'confirmed' LIMIT 1" | tr '|' ' ')
+set -- $row
+sqlite3 "$DB" "INSERT INTO reservations (uid, instrument_id, user_id, institute_id,
+    start, \"end\", status, created, updated, created_by) VALUES ('x@test', $1, $2, $3,
+    $4 + 60, $5 + 60, 'confirmed', 0, 0, $2)" 2> "$T/trigger.err"
+check "a direct overlapping INSERT is refused by the trigger" [ $? -ne 0 ]
+check "refused as an overlap" grep -q overlap "$T/trigger.err"
+sqlite3 "$DB" "UPDATE reservations SET start = start + 60, \"end\" = \"end\" + 60
+    WHERE id = (SELECT max(id) FROM reservations WHERE instrument_id = $1 AND
+    status = 'confirmed' AND id != (SELECT min(id) FROM reservations WHERE
+    instrument_id = $1 AND status = 'confirmed'))" 2> /dev/null
+rc=$?
+overlaps=$(sqlite3 "$DB" "SELECT count(*) FROM reservations a JOIN reservations b
+    ON a.instrument_id = b.instrument_id AND a.id < b.id
+    JOIN instruments i ON i.id = a.instrument_id
+    WHERE a.status IN ('pending','confirmed') AND b.status IN ('pending','confirmed')
+    AND a.start < b.\"end\" + i.buffer_min * 60 AND b.start < a.\"end\" + i.buffer_min * 60")
+is "a direct UPDATE cannot create an overlap (exit $rc)" "$overlaps" 0
+
 check "yiqid stops cleanly" stop_daemon
 done_testing
