@@ -59,6 +59,8 @@ static const struct config_key config_keys[] = {
 	{ "max_connections", set_int, offsetof(struct config, max_connections), 1, 1000000 },
 	{ "max_headers", set_long, offsetof(struct config, max_headers), 1024, 1L << 24 },
 	{ "poll_interval", set_int, offsetof(struct config, poll_interval), 60, 86400 * 7 },
+	{ "rate_burst", set_int, offsetof(struct config, rate_burst), 1, 1000000 },
+	{ "rate_limit", set_int, offsetof(struct config, rate_limit), 0, 1000000 },
 	{ "synchronous", set_sync, 0, 0, 0 },
 	{ "timeout", set_int, offsetof(struct config, timeout), 1, 86400 },
 	{ "user", set_string, offsetof(struct config, user), 0, 0 },
@@ -80,6 +82,8 @@ config_defaults(struct config *cfg)
 	cfg->poll_interval = 3600;
 	cfg->synchronous = 2;
 	cfg->busy_timeout = 100;
+	cfg->rate_limit = 1000;
+	cfg->rate_burst = 2000;
 }
 
 /* Free what the configuration owns. */

@@ -285,7 +285,7 @@ http_dispatch(struct evhttp_request *ev, void *arg)
 	const struct route	*rt;
 	const char		*path, *query;
 	size_t			 plen;
-	int			 allowed;
+	int			 allowed, wait;
 
 	r = xcalloc(1, sizeof *r);
 	r->ctx = ctx;
@@ -330,6 +330,16 @@ http_dispatch(struct evhttp_request *ev, void *arg)
 			    "WWW-Authenticate", "Bearer realm=\"yiqi\"");
 			api_error(r, 401, "unauthenticated", "a valid API token "
 			    "is needed (Authorization: Bearer TOKEN)");
+			goto done;
+		}
+		if ((wait = ratelimit_take(ctx, r->user->token_id)) != 0) {
+			char	retry[16];
+
+			snprintf(retry, sizeof retry, "%d", wait);
+			evhttp_add_header(evhttp_request_get_output_headers(ev),
+			    "Retry-After", retry);
+			api_error(r, 429, "rate_limited", "too many requests with "
+			    "this token; retry in %d s", wait);
 			goto done;
 		}
 		if ((rt->flags & R_ADMIN) && r->user->role != ROLE_ADMIN) {

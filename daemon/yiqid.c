@@ -94,6 +94,8 @@ on_hup(evutil_socket_t sig, short events, void *arg)
 	ctx->cfg.max_headers = cfg.max_headers;
 	ctx->cfg.timeout = cfg.timeout;
 	ctx->cfg.poll_interval = cfg.poll_interval;
+	ctx->cfg.rate_limit = cfg.rate_limit;
+	ctx->cfg.rate_burst = cfg.rate_burst;
 	evhttp_set_max_body_size(ctx->http, cfg.max_body);
 	evhttp_set_max_headers_size(ctx->http, cfg.max_headers);
 	evhttp_set_timeout(ctx->http, cfg.timeout);

@@ -48,7 +48,17 @@ struct config {
 	char		*user;		/* drop privileges to this user */
 	int		 synchronous;	/* 2 = FULL, 1 = NORMAL */
 	int		 busy_timeout;	/* SQLite busy timeout, ms */
+	int		 rate_limit;	/* requests/s per token, 0 = off */
+	int		 rate_burst;	/* bucket size */
 };
+
+/* One token's request bucket (ratelimit.c). */
+struct bucket {
+	int64_t		token_id;	/* 0: free */
+	double		level;		/* requests left */
+	double		last;		/* monotonic seconds of last refill */
+};
+#define RATE_BUCKETS	4096
 
 /* A prepared statement kept for the life of the connection. */
 struct stmt_cache {
@@ -74,6 +84,8 @@ struct yiqid {
 	int			 txn_depth;
 	const char		*txn_file;
 	int			 txn_line;
+
+	struct bucket		 buckets[RATE_BUCKETS];
 
 	int			 stopping;
 	int			 nconnections;
@@ -338,6 +350,9 @@ json_t	*reservation_get(struct req *, int64_t, int *);
 
 /* api-blackouts.c */
 extern const struct route api_blackouts_routes[];
+
+/* ratelimit.c */
+int	 ratelimit_take(struct yiqid *, int64_t);
 
 /* backup.c */
 int	 backup_run(const char *, const char *, char **);

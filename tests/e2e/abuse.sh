@@ -1,0 +1,51 @@
+#!/bin/sh
+# abuse.sh: slow and abusive clients (idle connections by the thousand,
+# trickled headers, oversized headers, clients that never read, binary
+# garbage) and the per-token rate limit.  The daemon must keep serving
+# everyone else, close idle connections after the configured timeout,
+# answer 429 with Retry-After beyond the rate limit, and stop cleanly
+# (under the sanitizers: without a leak).
+
+. "$top_srcdir/tests/e2e/lib.sh"
+
+printf '[yiqid]\ntimeout = 2\nrate_limit = 5\nrate_burst = 10\n' > "$T/yiqid.conf"
+init_db
+start_daemon -c "$T/yiqid.conf" || { not_ok "yiqid starts"; done_testing; }
+check "set-up" setup_basic
+
+# Rate limit: a burst of 10, then 429 with Retry-After; others unaffected.
+codes=
+i=0
+while [ $i -lt 15 ]; do
+	codes="$codes $(curl -s -o /dev/null -w '%{http_code}' \
+	    -H "Authorization: Bearer $MEMBER_TOKEN" "$SERVER/api/v1/me")"
+	i=$((i + 1))
+done
+diag "codes:$codes"
+check "the burst is served" sh -c "echo '$codes' | cut -d' ' -f2-10 | grep -qv 429"
+check "beyond the burst: 429" sh -c "echo '$codes' | grep -q 429"
+curl -s -D "$T/headers" -o "$T/body" -H "Authorization: Bearer $MEMBER_TOKEN" \
+    "$SERVER/api/v1/me" > /dev/null
+check "429 carries Retry-After" grep -qi '^Retry-After: [0-9]' "$T/headers"
+is "429 is a JSON error" "$(jq -r .error.code "$T/body")" rate_limited
+api GET /api/v1/me
+is "another token is not limited" "$STATUS" 200
+sleep 1.5
+TOKEN=$MEMBER_TOKEN api GET /api/v1/me
+is "the bucket refills" "$STATUS" 200
+
+/usr/bin/python3 "$top_srcdir/tests/e2e/abuse.py" "$PORT" "$ADMIN_TOKEN" 2 > "$T/abuse.out" 2>&1
+sed -n '/^\(not \)\{0,1\}ok /p' "$T/abuse.out" | while read -r line; do
+	echo "$line"
+done > "$T/abuse.tap"
+while read -r line; do
+	case $line in
+	"ok "*) ok "${line#ok [0-9]* - }" ;;
+	*) not_ok "${line#not ok [0-9]* - }" ;;
+	esac
+done < "$T/abuse.tap"
+check "the abuse script ran to its end" grep -q '^COUNT 8$' "$T/abuse.out" ||
+    sed 's/^/# /' "$T/abuse.out"
+check "yiqid is still running" kill -0 "$DPID"
+check "yiqid stops cleanly" stop_daemon
+done_testing
