@@ -10,6 +10,7 @@
 #include "config.h"
 
 #include <sys/types.h>
+#include <sys/stat.h>
 
 #include <errno.h>
 #include <getopt.h>
@@ -270,6 +271,7 @@ main(int argc, char **argv)
 	int		 ch, foreground = 0, demo = 0, init = 0, rc;
 
 	memset(&ctx, 0, sizeof ctx);
+	umask(077);	/* the database holds other people's bookings */
 	if (argc > 1 && strcmp(argv[1], "init") == 0) {
 		init = 1;
 		argv++;

@@ -13,6 +13,7 @@ is "init exits 0" "$?" 0
 is "init prints one line" "$(printf '%s\n' "$out" | wc -l)" 1
 check "init prints a token" sh -c "printf '%s\n' '$out' | grep -Eq '^yq_[A-Za-z0-9_-]{32}$'"
 ADMIN_TOKEN=$out
+is "the database is created private (0600)" "$(stat -c %a "$DB")" 600
 "$YIQID" init -d "$DB" > "$T/out2" 2>&1
 is "a second init is refused" "$?" 1
 is "a refused init prints no token" "$(grep -c '^yq_' "$T/out2")" 0
