@@ -225,6 +225,11 @@ static int
 tp_check(const char *text, const struct tp_fields *f, int dated, char **cause)
 {
 	if (dated) {
+		if (f->year < 1970) {
+			tp_error(cause, "'%s' is too long ago: yiqi takes dates "
+			    "from 1970 on", text);
+			return (-1);
+		}
 		if (f->month < 1 || f->month > 12) {
 			tp_error(cause, "'%s' is not a date: months run from "
 			    "01 to 12", text);

@@ -207,6 +207,10 @@ test_impossible(void **state)
 	refuses("today 24:00", SHANGHAI, "hours run");
 	refuses("2026-12-01 09:60", SHANGHAI, "minutes");
 	refuses("tomorrow 9:99", SHANGHAI, "minutes");
+	/* Found by fuzz-timeparse: years before 1970 came back negative. */
+	refuses("1013-12-01T09:08:00", SHANGHAI, "too long ago");
+	refuses("0000-11-02T09:00:00", "UTC", "too long ago");
+	parses("1970-01-01 08:00", SHANGHAI, now, 0);
 }
 
 static void
