@@ -195,6 +195,7 @@ static const struct cmd_entry cmd_admin_tokens_revoke_entry = {
 
 /* Every admin action, sorted by name; "OBJECT" alone is the default. */
 static const struct cmd_entry *cmd_admin_table[] = {
+	&cmd_admin_audit_entry,
 	&cmd_admin_blackouts_entry,
 	&cmd_admin_blackouts_add_entry,
 	&cmd_admin_blackouts_rm_entry,

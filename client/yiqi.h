@@ -153,6 +153,7 @@ extern const struct cmd_entry cmd_sites_entry;
 extern const struct cmd_entry cmd_whoami_entry;
 
 /* cmd-admin-*.c: the admin actions, found through cmd-admin.c */
+extern const struct cmd_entry cmd_admin_audit_entry;
 extern const struct cmd_entry cmd_admin_blackouts_entry;
 extern const struct cmd_entry cmd_admin_blackouts_add_entry;
 extern const struct cmd_entry cmd_admin_blackouts_rm_entry;

@@ -311,6 +311,9 @@ int	 q_time(struct req *, const char *, time_t *);
 int	 q_limit(struct req *, int64_t *, int64_t *);
 int	 text_ok(const char *);
 
+/* api-audit.c */
+extern const struct route api_audit_routes[];
+
 /* api-misc.c */
 extern const struct route api_misc_routes[];
 

@@ -156,6 +156,12 @@ is "cancelled" "$(jq -r .status "$T/out")" cancelled
 is "cancel reason kept" "$(jq -r .cancel_reason "$T/out")" "sample not ready"
 y 6 "cancelling twice exits 6" cancel "$B1"
 y 4 "cancelling someone else's booking exits 4" cancel "$BLI"
+y 0 "admin audit --booking" --token "$ADMIN_TOKEN" --json admin audit --booking "$B1"
+is "the audit log tells who did what to the booking" "$(jq -r '[.items[] | .user + ":" + .action] | join(" ")' "$T/out")" \
+    "wang.fang:reservation.create wang.fang:reservation.update wang.fang:reservation.update wang.fang:reservation.cancel"
+y 0 "admin audit (table)" --token "$ADMIN_TOKEN" admin audit --user wang.fang --limit 5
+check "the table shows the actions" grep -q "reservation.create" "$T/out"
+y 4 "a member cannot read the audit log" admin audit
 y 0 "the freed slot can be booked again" book HC-ICPMS-01 --start "$D 17:00" --duration 1h
 y 0 "the manager cancels a member's booking" --token "$LIU" cancel "$BLI"
 
