@@ -222,14 +222,7 @@ cmd_serve(struct yiqid *ctx, int demo)
 
 	if ((ctx->base = event_base_new()) == NULL)
 		fatalx("event_base_new");
-	if (http_start(ctx, &cause) == -1)
-		goto fail;
-	drop_privileges(ctx->cfg.user);
-	if (db_open(ctx, ctx->cfg.database, &cause) == -1)
-		goto fail;
-	if (demo && demo_load(ctx, &cause) == -1)
-		goto fail;
-
+	/* Signals first: a SIGTERM during start-up waits for the loop. */
 	signal(SIGPIPE, SIG_IGN);
 	ctx->ev_sigterm = evsignal_new(ctx->base, SIGTERM, on_stop, ctx);
 	ctx->ev_sigint = evsignal_new(ctx->base, SIGINT, on_stop, ctx);
@@ -239,6 +232,13 @@ cmd_serve(struct yiqid *ctx, int demo)
 	    evsignal_add(ctx->ev_sigint, NULL) || evsignal_add(ctx->ev_sighup,
 	    NULL))
 		fatalx("cannot install signal events");
+	if (http_start(ctx, &cause) == -1)
+		goto fail;
+	drop_privileges(ctx->cfg.user);
+	if (db_open(ctx, ctx->cfg.database, &cause) == -1)
+		goto fail;
+	if (demo && demo_load(ctx, &cause) == -1)
+		goto fail;
 
 	log_info("yiqid %s serving %s", YIQID_VERSION, ctx->cfg.database);
 	if (event_base_dispatch(ctx->base) == -1) {

@@ -28,7 +28,11 @@ loader() {
 }
 loader B1 & L1=$!
 loader B2 & L2=$!
-sleep 1
+i=0
+while [ $i -lt 600 ] && [ "$(cat "$T"/acked.* 2>/dev/null | wc -l)" -lt 10 ]; do
+	sleep 0.05
+	i=$((i + 1))
+done
 cat "$T"/acked.* > "$T/before"
 "$YIQID" backup -d "$DB" "$T/copy.db" 2> "$T/backup.err"
 is "backup under load exits 0" "$?" 0

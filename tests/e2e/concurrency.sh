@@ -20,7 +20,7 @@ for c in C1 C2 C3; do
 done
 
 D=$(day 3)
-N=60
+N=${STRESS_CLIENTS:-60}
 mkdir "$T/c"
 k=0
 while [ $k -lt $N ]; do

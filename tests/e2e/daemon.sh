@@ -81,7 +81,7 @@ DB=$T/demo.db
 "$YIQID" --demo -d "$DB" -l 127.0.0.1:0 > "$T/tokens" 2> "$T/yiqid.log.new" &
 DPID=$!
 i=0
-while [ $i -lt 100 ] && ! grep -q serving "$T/yiqid.log.new"; do sleep 0.1; i=$((i + 1)); done
+while [ $i -lt 600 ] && ! grep -q serving "$T/yiqid.log.new"; do sleep 0.1; i=$((i + 1)); done
 PORT=$(sed -n 's/.*listening on 127\.0\.0\.1:\([0-9][0-9]*\).*/\1/p' "$T/yiqid.log.new")
 SERVER=http://127.0.0.1:$PORT
 for role in admin manager park_manager member; do
@@ -101,7 +101,7 @@ check "demo stops cleanly" stop_daemon
 "$YIQID" --demo -d "$DB" -l 127.0.0.1:0 > "$T/tokens2" 2> "$T/yiqid.log.new" &
 DPID=$!
 i=0
-while [ $i -lt 100 ] && ! grep -q serving "$T/yiqid.log.new"; do sleep 0.1; i=$((i + 1)); done
+while [ $i -lt 600 ] && ! grep -q serving "$T/yiqid.log.new"; do sleep 0.1; i=$((i + 1)); done
 is "a second demo start adds no instruments" "$(sqlite3 "$DB" 'SELECT count(*) FROM instruments')" "$n1"
 check "a second demo start prints fresh tokens" sh -c "! cmp -s '$T/tokens' '$T/tokens2'"
 check "demo stops cleanly again" stop_daemon

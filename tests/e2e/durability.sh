@@ -37,11 +37,18 @@ loader() {
 }
 
 round=0
-while [ $round -lt 3 ]; do
+while [ $round -lt "${STRESS_ROUNDS:-3}" ]; do
 	for c in D1 D2 D3 D4; do
 		loader $c $round &
 	done
-	sleep "0.$(shuf -i 5-9 -n 1)"
+	# Kill at a random moment once this round has acknowledged some.
+	want=$(( $(cat "$T"/acked.* 2>/dev/null | wc -l) + 10 ))
+	i=0
+	while [ $i -lt 300 ] && [ "$(cat "$T"/acked.* 2>/dev/null | wc -l)" -lt $want ]; do
+		sleep 0.05
+		i=$((i + 1))
+	done
+	sleep "0.$(shuf -i 0-4 -n 1)"
 	kill -KILL "$DPID"
 	wait "$DPID" 2>/dev/null
 	DPID=

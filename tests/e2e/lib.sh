@@ -87,7 +87,7 @@ start_daemon() {
 	DPID=$!
 	PORT=
 	i=0
-	while [ $i -lt 200 ]; do
+	while [ $i -lt 600 ]; do
 		PORT=$(sed -n 's/.*listening on 127\.0\.0\.1:\([0-9][0-9]*\).*/\1/p' \
 		    "$T/yiqid.log.new" | head -1)
 		if [ -n "$PORT" ] && grep -q "serving" "$T/yiqid.log.new"; then
