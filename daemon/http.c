@@ -38,6 +38,7 @@ static const struct route *const route_tables[] = {
 	api_availability_routes,
 	api_reservations_routes,
 	api_blackouts_routes,
+	api_qualifications_routes,
 };
 
 static void	http_dispatch(struct evhttp_request *, void *);

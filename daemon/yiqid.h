@@ -48,6 +48,9 @@ struct config {
 	char		*user;		/* drop privileges to this user */
 	int		 synchronous;	/* 2 = FULL, 1 = NORMAL */
 	int		 busy_timeout;	/* SQLite busy timeout, ms */
+	int		 noshow_grace;	/* minutes after start to check in */
+	int		 late_cancel_hours; /* cancelling later is "late" */
+	int		 timer_interval; /* workflow timer, seconds */
 };
 
 /* A prepared statement kept for the life of the connection. */
@@ -78,6 +81,7 @@ struct yiqid {
 	int			 stopping;
 	int			 nconnections;
 	time_t			 now_override;	/* tests: YIQID_NOW */
+	struct event		*ev_workflow;	/* the no-show sweep (workflow.c) */
 };
 
 enum role {
@@ -338,6 +342,20 @@ json_t	*reservation_get(struct req *, int64_t, int *);
 
 /* api-blackouts.c */
 extern const struct route api_blackouts_routes[];
+
+/* workflow.c */
+int	 workflow_sweep(struct yiqid *, time_t);
+void	 workflow_start(struct yiqid *);
+void	 workflow_stop(struct yiqid *);
+
+/* recur.c */
+int	 recur_expand(const char *, const char *, time_t, size_t, time_t **,
+	    size_t *, char **);
+
+/* api-qualifications.c */
+extern const struct route api_qualifications_routes[];
+int	 qualification_check(struct yiqid *, int64_t, int64_t, time_t,
+	    char **);
 
 /* demo.c */
 int	 demo_load(struct yiqid *, char **);
