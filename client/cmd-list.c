@@ -23,7 +23,8 @@ enum {
 	OPT_LIST_SITE,
 	OPT_LIST_STATUS,
 	OPT_LIST_TO,
-	OPT_LIST_USER
+	OPT_LIST_USER,
+	OPT_LIST_MANAGED
 };
 
 static const struct option cmd_list_options[] = {
@@ -31,6 +32,7 @@ static const struct option cmd_list_options[] = {
 	{ "institute", required_argument, NULL, OPT_LIST_INSTITUTE },
 	{ "instrument", required_argument, NULL, OPT_LIST_INSTRUMENT },
 	{ "limit", required_argument, NULL, OPT_LIST_LIMIT },
+	{ "managed", no_argument, NULL, OPT_LIST_MANAGED },
 	{ "mine", no_argument, NULL, OPT_LIST_MINE },
 	{ "site", required_argument, NULL, OPT_LIST_SITE },
 	{ "status", required_argument, NULL, OPT_LIST_STATUS },
@@ -50,13 +52,18 @@ const struct cmd_entry cmd_list_entry = {
 	.about = "list bookings: yours, or an instrument's, site's or "
 	    "institute's",
 	.usage = "[--mine | --instrument I | --site S | --institute N | --user "
-	    "LOGIN]\n            [--from T] [--to T] [--status S] [--limit N]",
+	    "LOGIN]\n            [--managed] [--from T] [--to T] [--status S] "
+	    "[--limit N]",
 	.help =
 	    "  --mine            your own bookings\n"
 	    "  --instrument I    bookings of instrument I\n"
 	    "  --site S          bookings at site S\n"
 	    "  --institute N     bookings of institute N's members\n"
 	    "  --user LOGIN      bookings of one user\n"
+	    "  --managed         bookings of the instruments you manage "
+	    "(with\n"
+	    "                    --status pending: what waits for your "
+	    "approval)\n"
 	    "  --from T          bookings that end after T\n"
 	    "  --to T            bookings that start before T\n"
 	    "  --status S        pending, confirmed, rejected, cancelled, "
@@ -110,6 +117,7 @@ cmd_list_exec(struct client *c, const struct cmd_entry *e, int argc,
 	struct table	*t;
 	const char	*from = NULL, *to = NULL, *institute = NULL;
 	const char	*status = NULL, *user = NULL, *limit = NULL;
+	const char	*managed = NULL;
 	json_t		*resp, *r;
 	time_t		 when;
 	long long	 n;
@@ -137,6 +145,9 @@ cmd_list_exec(struct client *c, const struct cmd_entry *e, int argc,
 				return (cmd_usage(e, "give --mine or --user, "
 				    "not both"));
 			user = "me";
+			break;
+		case OPT_LIST_MANAGED:
+			managed = "me";
 			break;
 		case OPT_LIST_SITE:
 			zr.site = optarg;
@@ -171,6 +182,7 @@ cmd_list_exec(struct client *c, const struct cmd_entry *e, int argc,
 	http_query(&path, "institute", institute);
 	http_query(&path, "user", user);
 	http_query(&path, "status", status);
+	http_query(&path, "manages", managed);
 	if (from != NULL) {
 		if ((rc = cmd_time(c, &zr, "--from", from, &when)) != 0)
 			goto out;

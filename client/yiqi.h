@@ -160,6 +160,9 @@ extern const struct cmd_entry cmd_admin_blackouts_rm_entry;
 extern const struct cmd_entry cmd_admin_import_entry;
 extern const struct cmd_entry cmd_admin_instruments_add_entry;
 extern const struct cmd_entry cmd_admin_instruments_set_entry;
+extern const struct cmd_entry cmd_admin_qualifications_entry;
+extern const struct cmd_entry cmd_admin_qualify_entry;
+extern const struct cmd_entry cmd_admin_unqualify_entry;
 
 /* cmd-whoami.c */
 void	 cmd_whoami_print_user(json_t *);

@@ -5,8 +5,16 @@
  *	GET    /api/v1/reservations		list (filters)
  *	GET    /api/v1/reservations/{id}	show
  *	PATCH  /api/v1/reservations/{id}	move / resize / edit
- *	DELETE /api/v1/reservations/{id}	cancel
+ *	DELETE /api/v1/reservations/{id}	cancel (one, or a series)
+ *	POST   /api/v1/reservations/{id}/approve	a manager confirms a pending one
+ *	POST   /api/v1/reservations/{id}/reject	a manager refuses a pending one
+ *	POST   /api/v1/reservations/{id}/checkin	its user has arrived
+ *	POST   /api/v1/reservations/{id}/checkout	its user has finished
  *
+ * A POST with "repeat" books a recurring series (recur.c expands the
+ * RRULE): every occurrence passes every rule, and all are written in one
+ * transaction, all or nothing unless "skip_conflicts" says to book the
+ * free ones and list the rest.
  * The guarantee of SPEC §5: the rule checks that need the database (the
  * blackouts, the overlap) and the write happen in one BEGIN IMMEDIATE
  * transaction on the daemon's one write connection, and the reply is sent
@@ -25,6 +33,7 @@
 #include "yiqid.h"
 
 #define CONFLICTS_MAX	10
+#define CHECKIN_EARLY	(15 * 60)	/* check-in opens this early, seconds */
 
 /* Columns every reservation query selects, in reservation_json()'s order. */
 #define RES_SELECT \
@@ -32,7 +41,8 @@
 	"ins.name, ins.private, r.start, r.\"end\", r.status, r.purpose, " \
 	"r.project, r.series_id, r.created, r.updated, r.sequence, " \
 	"r.checked_in, r.checked_out, r.affected_by_blackout, " \
-	"r.cancel_reason, r.user_id, r.instrument_id, i.site_id " \
+	"r.cancel_reason, r.user_id, r.instrument_id, i.site_id, " \
+	"r.late_cancellation " \
 	"FROM reservations r JOIN instruments i ON i.id = r.instrument_id " \
 	"JOIN sites s ON s.id = i.site_id JOIN users u ON u.id = r.user_id " \
 	"JOIN institutes ins ON ins.id = r.institute_id "
@@ -41,7 +51,7 @@ enum {
 	C_INSTITUTE_NAME, C_PRIVATE, C_START, C_END, C_STATUS, C_PURPOSE,
 	C_PROJECT, C_SERIES, C_CREATED, C_UPDATED, C_SEQUENCE, C_CHECKED_IN,
 	C_CHECKED_OUT, C_AFFECTED, C_CANCEL_REASON, C_USER_ID,
-	C_INSTRUMENT_ID, C_SITE_ID
+	C_INSTRUMENT_ID, C_SITE_ID, C_LATE
 };
 
 static void	api_reservations_create(struct req *);
@@ -49,6 +59,10 @@ static void	api_reservations_list(struct req *);
 static void	api_reservations_show(struct req *);
 static void	api_reservations_patch(struct req *);
 static void	api_reservations_cancel(struct req *);
+static void	api_reservations_approve(struct req *);
+static void	api_reservations_reject(struct req *);
+static void	api_reservations_checkin(struct req *);
+static void	api_reservations_checkout(struct req *);
 
 const struct route api_reservations_routes[] = {
 	{ EVHTTP_REQ_POST, "/api/v1/reservations", R_JSON,
@@ -59,6 +73,14 @@ const struct route api_reservations_routes[] = {
 	    api_reservations_patch },
 	{ EVHTTP_REQ_DELETE, "/api/v1/reservations/*", R_JSON_OPT,
 	    api_reservations_cancel },
+	{ EVHTTP_REQ_POST, "/api/v1/reservations/*/approve", R_JSON_OPT,
+	    api_reservations_approve },
+	{ EVHTTP_REQ_POST, "/api/v1/reservations/*/reject", R_JSON_OPT,
+	    api_reservations_reject },
+	{ EVHTTP_REQ_POST, "/api/v1/reservations/*/checkin", R_JSON_OPT,
+	    api_reservations_checkin },
+	{ EVHTTP_REQ_POST, "/api/v1/reservations/*/checkout", R_JSON_OPT,
+	    api_reservations_checkout },
 	{ 0, NULL, 0, NULL }
 };
 
@@ -136,6 +158,8 @@ reservation_json(struct req *r, sqlite3_stmt *st)
 	json_object_set_new(j, "affected_by_blackout",
 	    json_boolean(sqlite3_column_int(st, C_AFFECTED)));
 	json_object_set_new(j, "cancel_reason", col_text(st, C_CANCEL_REASON));
+	json_object_set_new(j, "late_cancellation",
+	    json_boolean(sqlite3_column_int(st, C_LATE)));
 	json_object_set_new(j, "redacted", json_false());
 	return (j);
 }
@@ -199,32 +223,131 @@ rule_error(struct req *r, const char *rule, const char *msg)
 
 /*
  * The checks that need no database: instrument status and the rules of
- * SPEC §3.  Answers 422 and returns -1 when one fails.
+ * SPEC §3.  Returns 0, or -1 with the rule's name in *rule and an
+ * allocated sentence in *msg.
  */
 static int
-check_rules(struct req *r, const struct instrument *in, time_t start,
-    time_t end)
+rules_failure(struct req *r, const struct instrument *in, time_t start,
+    time_t end, const char **rule, char **msg)
 {
 	enum rule_result	 rr;
-	char			*cause = NULL, *msg;
+	char			*cause = NULL;
 
 	if (strcmp(in->status, "active") != 0) {
-		xasprintf(&msg, "%s is %s and cannot be booked", in->code,
+		xasprintf(msg, "%s is %s and cannot be booked", in->code,
 		    in->status);
-		rule_error(r, "instrument_status", msg);
-		free(msg);
+		*rule = "instrument_status";
 		return (-1);
 	}
 	rr = rules_check(&in->rules, in->zone, db_now(r->ctx), start, end,
 	    &cause);
 	if (rr != RULE_OK) {
-		xasprintf(&msg, "%s: %s", in->code, cause);
-		rule_error(r, rules_name(rr), msg);
-		free(msg);
+		xasprintf(msg, "%s: %s", in->code, cause);
+		*rule = rules_name(rr);
 		free(cause);
 		return (-1);
 	}
 	return (0);
+}
+
+/* As rules_failure(), but answers 422 when a rule fails. */
+static int
+check_rules(struct req *r, const struct instrument *in, time_t start,
+    time_t end)
+{
+	const char	*rule;
+	char		*msg;
+
+	if (rules_failure(r, in, start, end, &rule, &msg) == -1) {
+		rule_error(r, rule, msg);
+		free(msg);
+		return (-1);
+	}
+	return (0);
+}
+
+/*
+ * Is user_id qualified to book the instrument for a slot from start?
+ * Answers 403 (rule "qualification") or a database error and returns -1
+ * if not.
+ */
+static int
+check_qualified(struct req *r, const struct instrument *in, int64_t user_id,
+    time_t start)
+{
+	char	*cause;
+	int	 ok;
+
+	if (!in->rules.requires_qualification)
+		return (0);
+	if ((ok = qualification_check(r->ctx, user_id, in->id, start,
+	    &cause)) == 1)
+		return (0);
+	if (ok == -1)
+		api_db_error(r, SQLITE_ERROR);
+	else
+		api_error_json(r, 403, "forbidden", json_pack("{s:s,s:s}", "rule",
+		    "qualification", "instrument", in->code), "%s", cause);
+	free(cause);
+	return (-1);
+}
+
+/*
+ * Inside the write transaction: is [start, end) free?  Returns 0 if so; 1
+ * with an allocated sentence in *black if a blackout covers it; 2 with
+ * the reservations it clashes with in *conflicts (the caller's); or -1
+ * with a database error in *rc.
+ */
+static int
+slot_state(struct req *r, const struct instrument *in, time_t start,
+    time_t end, int64_t exclude, char **black, json_t **conflicts, int *rc)
+{
+	static const char *const q_black =
+	    "SELECT reason FROM blackouts WHERE (instrument_id = :i OR "
+	    "site_id = :s) AND \"end\" > :from AND start < :to LIMIT 1";
+	static const char *const q_clash = RES_SELECT
+	    "WHERE r.instrument_id = :i AND r.status IN ('pending', "
+	    "'confirmed') AND r.\"end\" > :from AND r.start < :to AND "
+	    "r.id != :x ORDER BY r.start LIMIT :max";
+	sqlite3_stmt	*st;
+	long		 buf = in->rules.buffer_min * 60L;
+
+	st = db_prepare(r->ctx, q_black);
+	db_bind_int(st, ":i", in->id);
+	db_bind_int(st, ":s", in->site_id);
+	db_bind_int(st, ":from", start);
+	db_bind_int(st, ":to", end);
+	if ((*rc = db_step(st)) == SQLITE_ROW) {
+		xasprintf(black, "%s is blacked out then (%s)", in->code,
+		    sqlite3_column_text(st, 0));
+		sqlite3_reset(st);
+		return (1);
+	}
+	sqlite3_reset(st);
+	if (*rc != SQLITE_DONE)
+		return (-1);
+
+	*conflicts = json_array();
+	st = db_prepare(r->ctx, q_clash);
+	db_bind_int(st, ":i", in->id);
+	db_bind_int(st, ":from", start - buf);
+	db_bind_int(st, ":to", end + buf);
+	db_bind_int(st, ":x", exclude);
+	db_bind_int(st, ":max", CONFLICTS_MAX);
+	while ((*rc = db_step(st)) == SQLITE_ROW)
+		json_array_append_new(*conflicts, reservation_json(r, st));
+	sqlite3_reset(st);
+	if (*rc != SQLITE_DONE) {
+		json_decref(*conflicts);
+		*conflicts = NULL;
+		return (-1);
+	}
+	if (json_array_size(*conflicts) == 0) {
+		json_decref(*conflicts);
+		*conflicts = NULL;
+		return (0);
+	}
+	return (2);
 }
 
 /*
@@ -237,56 +360,24 @@ static int
 check_free(struct req *r, const struct instrument *in, time_t start,
     time_t end, int64_t exclude)
 {
-	static const char *const q_black =
-	    "SELECT reason FROM blackouts WHERE (instrument_id = :i OR "
-	    "site_id = :s) AND \"end\" > :from AND start < :to LIMIT 1";
-	static const char *const q_clash = RES_SELECT
-	    "WHERE r.instrument_id = :i AND r.status IN ('pending', "
-	    "'confirmed') AND r.\"end\" > :from AND r.start < :to AND "
-	    "r.id != :x ORDER BY r.start LIMIT :max";
-	sqlite3_stmt	*st;
 	struct span	*busy = NULL, slot;
 	size_t		 nbusy;
-	json_t		*conflicts, *extra;
-	char		*a, *b;
+	json_t		*conflicts = NULL, *extra;
+	char		*a, *b, *black = NULL;
 	long		 buf = in->rules.buffer_min * 60L;
 	time_t		 now = db_now(r->ctx), limit;
-	int		 rc;
+	int		 rc = SQLITE_OK;
 
-	st = db_prepare(r->ctx, q_black);
-	db_bind_int(st, ":i", in->id);
-	db_bind_int(st, ":s", in->site_id);
-	db_bind_int(st, ":from", start);
-	db_bind_int(st, ":to", end);
-	if ((rc = db_step(st)) == SQLITE_ROW) {
-		xasprintf(&a, "%s is blacked out then (%s)", in->code,
-		    sqlite3_column_text(st, 0));
-		sqlite3_reset(st);
-		rule_error(r, "blackout", a);
-		free(a);
-		return (-1);
-	}
-	sqlite3_reset(st);
-	if (rc != SQLITE_DONE)
-		goto dberr;
-
-	conflicts = json_array();
-	st = db_prepare(r->ctx, q_clash);
-	db_bind_int(st, ":i", in->id);
-	db_bind_int(st, ":from", start - buf);
-	db_bind_int(st, ":to", end + buf);
-	db_bind_int(st, ":x", exclude);
-	db_bind_int(st, ":max", CONFLICTS_MAX);
-	while ((rc = db_step(st)) == SQLITE_ROW)
-		json_array_append_new(conflicts, reservation_json(r, st));
-	sqlite3_reset(st);
-	if (rc != SQLITE_DONE) {
-		json_decref(conflicts);
-		goto dberr;
-	}
-	if (json_array_size(conflicts) == 0) {
-		json_decref(conflicts);
+	switch (slot_state(r, in, start, end, exclude, &black, &conflicts,
+	    &rc)) {
+	case 0:
 		return (0);
+	case 1:
+		rule_error(r, "blackout", black);
+		free(black);
+		return (-1);
+	case -1:
+		goto dberr;
 	}
 
 	limit = now + in->rules.advance_days * 86400L + (end - start);
@@ -384,16 +475,24 @@ booking_user(struct req *r, json_t *body, const struct instrument *in,
 	return (0);
 }
 
+/* What a new booking holds besides its slot. */
+struct booking {
+	int64_t		 uid;		/* for whom */
+	int64_t		 inst;		/* billed institute */
+	const char	*purpose;
+	const char	*project;
+	int64_t		 series;	/* series id, or 0 */
+};
+
 static int
-insert_reservation(struct req *r, const struct instrument *in, int64_t uid,
-    int64_t inst, time_t start, time_t end, const char *purpose,
-    const char *project, int64_t *id)
+insert_reservation(struct req *r, const struct instrument *in,
+    const struct booking *bk, time_t start, time_t end, int64_t *id)
 {
 	static const char *const q =
 	    "INSERT INTO reservations (uid, instrument_id, user_id, "
 	    "institute_id, start, \"end\", status, purpose, project, created, "
-	    "updated, created_by) VALUES (:uid, :i, :u, :inst, :s, :e, :st, "
-	    ":p, :proj, :now, :now, :by)";
+	    "updated, created_by, series_id) VALUES (:uid, :i, :u, :inst, :s, "
+	    ":e, :st, :p, :proj, :now, :now, :by, :series)";
 	sqlite3_stmt	*st;
 	char		*uidtext, idtext[32];
 	int		 rc;
@@ -402,16 +501,18 @@ insert_reservation(struct req *r, const struct instrument *in, int64_t uid,
 	st = db_prepare(r->ctx, q);
 	db_bind_text(st, ":uid", uidtext);
 	db_bind_int(st, ":i", in->id);
-	db_bind_int(st, ":u", uid);
-	db_bind_int(st, ":inst", inst);
+	db_bind_int(st, ":u", bk->uid);
+	db_bind_int(st, ":inst", bk->inst);
 	db_bind_int(st, ":s", start);
 	db_bind_int(st, ":e", end);
 	db_bind_text(st, ":st", in->rules.requires_approval ? "pending" :
 	    "confirmed");
-	db_bind_text(st, ":p", purpose != NULL ? purpose : "");
-	db_bind_text(st, ":proj", project != NULL ? project : "");
+	db_bind_text(st, ":p", bk->purpose != NULL ? bk->purpose : "");
+	db_bind_text(st, ":proj", bk->project != NULL ? bk->project : "");
 	db_bind_int(st, ":now", db_now(r->ctx));
 	db_bind_int(st, ":by", r->user->id);
+	if (bk->series != 0)
+		db_bind_int(st, ":series", bk->series);
 	rc = db_step(st);
 	sqlite3_reset(st);
 	free(uidtext);
@@ -420,9 +521,262 @@ insert_reservation(struct req *r, const struct instrument *in, int64_t uid,
 	*id = sqlite3_last_insert_rowid(r->ctx->db);
 	snprintf(idtext, sizeof idtext, "%lld", (long long)*id);
 	return (db_audit(r->ctx, r->user->id, "reservation.create",
-	    "reservation", idtext, json_pack("{s:s,s:I,s:I,s:I}", "instrument",
-	    in->code, "user", (json_int_t)uid, "start", (json_int_t)start,
-	    "end", (json_int_t)end)));
+	    "reservation", idtext, json_pack("{s:s,s:I,s:I,s:I,s:I}",
+	    "instrument", in->code, "user", (json_int_t)bk->uid, "start",
+	    (json_int_t)start, "end", (json_int_t)end, "series",
+	    (json_int_t)bk->series)));
+}
+
+/* One occurrence of a series being booked. */
+struct occurrence {
+	time_t		 start;
+	time_t		 end;
+	const char	*rule;		/* why it cannot be booked, or NULL */
+	char		*msg;		/* a sentence saying so */
+	json_t		*conflicts;	/* what it clashes with, or NULL */
+	int64_t		 id;		/* the reservation made, or 0 */
+};
+
+static json_t *
+occurrence_json(const struct instrument *in, const struct occurrence *o,
+    size_t i)
+{
+	json_t	*j;
+	char	*a, *b;
+
+	a = time_format(o->start, in->zone);
+	b = time_format(o->end, in->zone);
+	j = json_pack("{s:I,s:s,s:s,s:s,s:s}", "occurrence", (json_int_t)i + 1,
+	    "start", a, "end", b, "reason", o->rule, "message", o->msg);
+	free(a);
+	free(b);
+	return (j);
+}
+
+/* The rules and qualification of each occurrence, before any write. */
+static size_t
+series_rules(struct req *r, const struct instrument *in, int64_t uid,
+    struct occurrence *o, size_t n)
+{
+	size_t	i, failed = 0;
+	int	ok;
+
+	for (i = 0; i < n; i++) {
+		if (rules_failure(r, in, o[i].start, o[i].end, &o[i].rule,
+		    &o[i].msg) == 0 && in->rules.requires_qualification) {
+			ok = qualification_check(r->ctx, uid, in->id,
+			    o[i].start, &o[i].msg);
+			if (ok != 1) {
+				o[i].rule = "qualification";
+				if (o[i].msg == NULL)
+					o[i].msg = xstrdup("qualification "
+					    "unknown");
+			}
+		}
+		if (o[i].rule != NULL)
+			failed++;
+	}
+	return (failed);
+}
+
+/*
+ * Inside the write transaction: record the series and book every
+ * occurrence that passed the rules and is free, counting the others by
+ * kind.  Returns SQLITE_OK or a database error.
+ */
+static int
+series_book(struct req *r, const struct instrument *in, struct booking *bk,
+    const char *rrule, struct occurrence *o, size_t n, size_t *nrule,
+    size_t *nclash)
+{
+	static const char *const q =
+	    "INSERT INTO series (rrule, created) VALUES (:r, :now)";
+	sqlite3_stmt	*st;
+	char		*black, idtext[32];
+	size_t		 i;
+	int		 rc = SQLITE_OK;
+
+	st = db_prepare(r->ctx, q);
+	db_bind_text(st, ":r", rrule);
+	db_bind_int(st, ":now", db_now(r->ctx));
+	rc = db_step(st);
+	sqlite3_reset(st);
+	if (rc != SQLITE_DONE)
+		return (rc);
+	bk->series = sqlite3_last_insert_rowid(r->ctx->db);
+	snprintf(idtext, sizeof idtext, "%lld", (long long)bk->series);
+	if ((rc = db_audit(r->ctx, r->user->id, "series.create", "series",
+	    idtext, json_pack("{s:s,s:s,s:I}", "instrument", in->code, "rrule",
+	    rrule, "occurrences", (json_int_t)n))) != SQLITE_OK)
+		return (rc);
+	for (i = 0; i < n; i++) {
+		if (o[i].rule != NULL)
+			continue;
+		black = NULL;
+		switch (slot_state(r, in, o[i].start, o[i].end, 0, &black,
+		    &o[i].conflicts, &rc)) {
+		case -1:
+			return (rc);
+		case 1:
+			o[i].rule = "blackout";
+			o[i].msg = black;
+			(*nrule)++;
+			continue;
+		case 2:
+			o[i].rule = "conflict";
+			xasprintf(&o[i].msg, "%s is already booked then",
+			    in->code);
+			(*nclash)++;
+			continue;
+		}
+		if ((rc = insert_reservation(r, in, bk, o[i].start, o[i].end,
+		    &o[i].id)) != SQLITE_OK)
+			return (rc);
+	}
+	return (SQLITE_OK);
+}
+
+/* Answer 422 (a rule) or 409 (clashes) listing every failed occurrence. */
+static void
+series_refuse(struct req *r, const struct instrument *in,
+    struct occurrence *o, size_t n, size_t nrule, size_t nfail)
+{
+	json_t		*list, *conflicts, *extra;
+	size_t		 i, first = n;
+	char		*when;
+
+	list = json_array();
+	conflicts = json_array();
+	for (i = 0; i < n; i++) {
+		if (o[i].rule == NULL)
+			continue;
+		json_array_append_new(list, occurrence_json(in, &o[i], i));
+		if (o[i].conflicts != NULL)
+			json_array_extend(conflicts, o[i].conflicts);
+		if (first == n && (nrule == 0 || strcmp(o[i].rule,
+		    "conflict") != 0))
+			first = i;
+	}
+	when = time_format(o[first].start, in->zone);
+	if (nrule > 0) {
+		json_decref(conflicts);
+		extra = json_pack("{s:s,s:I,s:o}", "rule", o[first].rule,
+		    "occurrence", (json_int_t)first + 1, "occurrences", list);
+		api_error_json(r, 422, "rule", extra, "occurrence %zu of %zu "
+		    "(%s) cannot be booked: %s%s", first + 1, n, when,
+		    o[first].msg, nfail > 1 ? "; see occurrences for the "
+		    "others" : "");
+	} else {
+		extra = json_pack("{s:o,s:o,s:n}", "conflicts", conflicts,
+		    "occurrences", list, "next_free");
+		api_error_json(r, 409, "conflict", extra, "%zu of %zu "
+		    "occurrences clash, the first at %s; nothing was booked "
+		    "(use skip_conflicts to book the free ones)", nfail, n,
+		    when);
+	}
+	free(when);
+}
+
+/* Answer 201 {"series", "items", "skipped"} after the commit. */
+static void
+series_reply(struct req *r, const struct instrument *in, int64_t series,
+    struct occurrence *o, size_t n)
+{
+	json_t	*items, *skipped, *j;
+	size_t	 i;
+	int	 rc;
+
+	items = json_array();
+	skipped = json_array();
+	for (i = 0; i < n; i++) {
+		if (o[i].id == 0) {
+			json_array_append_new(skipped, occurrence_json(in, &o[i],
+			    i));
+			continue;
+		}
+		if ((j = reservation_get(r, o[i].id, &rc)) == NULL) {
+			json_decref(items);
+			json_decref(skipped);
+			api_db_error(r, rc);
+			return;
+		}
+		json_array_append_new(items, j);
+	}
+	api_reply(r, 201, json_pack("{s:I,s:o,s:o}", "series",
+	    (json_int_t)series, "items", items, "skipped", skipped));
+}
+
+/*
+ * Book the series that rrule makes of [start, end): all or nothing, or
+ * with skip the occurrences that pass every rule and are free.  Sends the
+ * reply.
+ */
+static void
+create_series(struct req *r, const struct instrument *in,
+    const struct booking *bk0, const char *rrule, int skip, time_t start,
+    time_t end)
+{
+	struct booking		 bk = *bk0;
+	struct occurrence	*o;
+	time_t			*starts;
+	size_t			 n, i, nrule, nclash = 0;
+	char			*cause = NULL;
+	int			 rc;
+
+	if (recur_expand(rrule, in->zone, start, SERIES_MAX, &starts, &n,
+	    &cause) == -1) {
+		if (n > SERIES_MAX)
+			api_error_json(r, 422, "rule", json_pack("{s:s,s:i}",
+			    "rule", "series_max", "max", SERIES_MAX), "%s",
+			    cause);
+		else
+			api_error_json(r, 400, "bad_request", json_pack("{s:s}",
+			    "field", "repeat"), "%s", cause);
+		free(cause);
+		return;
+	}
+	if (check_qualified(r, in, bk.uid, start) == -1) {
+		free(starts);
+		return;
+	}
+	o = xcalloc(n, sizeof *o);
+	for (i = 0; i < n; i++) {
+		o[i].start = starts[i];
+		o[i].end = starts[i] + (end - start);
+	}
+	free(starts);
+	nrule = series_rules(r, in, bk.uid, o, n);
+	if (nrule > 0 && (!skip || nrule == n)) {
+		series_refuse(r, in, o, n, nrule, nrule);
+		goto out;
+	}
+	if ((rc = db_begin(r->ctx)) != SQLITE_OK) {
+		api_db_error(r, rc);
+		goto out;
+	}
+	if ((rc = series_book(r, in, &bk, rrule, o, n, &nrule,
+	    &nclash)) != SQLITE_OK) {
+		db_rollback(r->ctx);
+		api_db_error(r, rc);
+		goto out;
+	}
+	if ((nrule + nclash > 0 && !skip) || nrule + nclash == n) {
+		db_rollback(r->ctx);
+		series_refuse(r, in, o, n, nrule, nrule + nclash);
+		goto out;
+	}
+	if ((rc = db_commit(r->ctx)) != SQLITE_OK) {
+		db_rollback(r->ctx);
+		api_db_error(r, rc);
+		goto out;
+	}
+	series_reply(r, in, bk.series, o, n);
+out:
+	for (i = 0; i < n; i++) {
+		free(o[i].msg);
+		json_decref(o[i].conflicts);
+	}
+	free(o);
 }
 
 static void
@@ -432,37 +786,40 @@ api_reservations_create(struct req *r)
 	    "duration", "purpose", "project", "user", "repeat",
 	    "skip_conflicts", NULL };
 	struct instrument	 in;
-	const char		*code, *purpose = NULL, *project = NULL;
+	struct booking		 bk;
+	const char		*code, *repeat = NULL;
 	json_t			*j;
 	time_t			 start, end;
-	int64_t			 uid, inst, id = 0;
-	int			 rc;
+	int64_t			 id = 0;
+	int			 rc, skip = 0;
 
+	memset(&bk, 0, sizeof bk);
 	if (in_fields(r, r->body, fields) == -1 ||
 	    in_string(r, r->body, "instrument", 1, &code) == -1 ||
 	    in_interval(r, r->body, 1, &start, &end) == -1 ||
-	    in_string(r, r->body, "purpose", 0, &purpose) == -1 ||
-	    in_string(r, r->body, "project", 0, &project) == -1)
+	    in_string(r, r->body, "purpose", 0, &bk.purpose) == -1 ||
+	    in_string(r, r->body, "project", 0, &bk.project) == -1 ||
+	    in_string(r, r->body, "repeat", 0, &repeat) == -1 ||
+	    in_bool(r, r->body, "skip_conflicts", &skip) == -1)
 		return;
-	if (json_object_get(r->body, "repeat") != NULL ||
-	    json_object_get(r->body, "skip_conflicts") != NULL) {
+	if (skip && repeat == NULL) {
 		api_error_json(r, 400, "bad_request", json_pack("{s:s}", "field",
-		    "repeat"), "recurring bookings are not supported yet");
+		    "skip_conflicts"), "skip_conflicts goes with repeat");
 		return;
 	}
 	if (instrument_load(r->ctx, code, 0, &in) == -1) {
 		api_error(r, 404, "not_found", "no instrument %s", code);
 		return;
 	}
-	if (booking_user(r, r->body, &in, &uid, &inst) == -1 ||
-	    check_rules(r, &in, start, end) == -1)
+	if (booking_user(r, r->body, &in, &bk.uid, &bk.inst) == -1)
 		goto out;
-	if (in.rules.requires_qualification && !auth_manages(r, in.id)) {
-		api_error_json(r, 403, "forbidden", json_pack("{s:s}", "rule",
-		    "qualification"), "%s requires a qualification that you do "
-		    "not hold; ask its manager", in.code);
+	if (repeat != NULL) {
+		create_series(r, &in, &bk, repeat, skip, start, end);
 		goto out;
 	}
+	if (check_rules(r, &in, start, end) == -1 ||
+	    check_qualified(r, &in, bk.uid, start) == -1)
+		goto out;
 	if ((rc = db_begin(r->ctx)) != SQLITE_OK) {
 		api_db_error(r, rc);
 		goto out;
@@ -471,8 +828,8 @@ api_reservations_create(struct req *r)
 		db_rollback(r->ctx);
 		goto out;
 	}
-	if ((rc = insert_reservation(r, &in, uid, inst, start, end, purpose,
-	    project, &id)) != SQLITE_OK || (rc = db_commit(r->ctx)) !=
+	if ((rc = insert_reservation(r, &in, &bk, start, end, &id)) !=
+	    SQLITE_OK || (rc = db_commit(r->ctx)) !=
 	    SQLITE_OK) {
 		db_rollback(r->ctx);
 		api_db_error(r, rc);
@@ -529,6 +886,11 @@ bind_filters(struct req *r, sqlite3_stmt *st, const char *user,
 		db_bind_int(st, ":from", from);
 	if (has_to)
 		db_bind_int(st, ":to", to);
+	if (req_query(r, "manages") != NULL) {
+		db_bind_int(st, ":manages", r->user->id);
+		db_bind_int(st, ":mall", r->user->role == ROLE_ADMIN);
+	} else
+		db_bind_int(st, ":mall", 0);
 }
 
 #define RES_FILTER \
@@ -538,7 +900,9 @@ bind_filters(struct req *r, sqlite3_stmt *st, const char *user,
 	"(:institute IS NULL OR ins.code = :institute) AND " \
 	"(:status IS NULL OR instr(:status, ',' || r.status || ',') > 0) AND " \
 	"(:from IS NULL OR r.\"end\" > :from) AND " \
-	"(:to IS NULL OR r.start < :to) "
+	"(:to IS NULL OR r.start < :to) AND " \
+	"(:manages IS NULL OR :mall OR r.instrument_id IN (SELECT " \
+	"instrument_id FROM user_instruments WHERE user_id = :manages)) "
 
 static void
 api_reservations_list(struct req *r)
@@ -562,6 +926,13 @@ api_reservations_list(struct req *r)
 	    (has_to = q_time(r, "to", &to)) == -1 ||
 	    q_limit(r, &limit, &offset) == -1 || q_statuses(r, &sts) == -1)
 		return;
+	if (req_query(r, "manages") != NULL &&
+	    strcmp(req_query(r, "manages"), "me") != 0) {
+		free(sts);
+		api_error_json(r, 400, "bad_request", json_pack("{s:s}", "field",
+		    "manages"), "manages takes only \"me\"");
+		return;
+	}
 	if (user != NULL && strcmp(user, "me") == 0)
 		user = r->user->login;
 	st = db_prepare(r->ctx, q_count);
@@ -619,6 +990,8 @@ struct current {
 	time_t	 start;
 	time_t	 end;
 	char	*status;
+	int64_t	 series;	/* series id, or 0 */
+	time_t	 checked_in;	/* or 0 */
 };
 
 /*
@@ -631,7 +1004,8 @@ current_load(struct req *r, int64_t id, struct current *c,
     struct instrument *in)
 {
 	static const char *const q =
-	    "SELECT instrument_id, user_id, start, \"end\", status FROM "
+	    "SELECT instrument_id, user_id, start, \"end\", status, "
+	    "coalesce(series_id, 0), coalesce(checked_in, 0) FROM "
 	    "reservations WHERE id = :id";
 	sqlite3_stmt	*st;
 
@@ -651,6 +1025,8 @@ current_load(struct req *r, int64_t id, struct current *c,
 	c->start = sqlite3_column_int64(st, 2);
 	c->end = sqlite3_column_int64(st, 3);
 	c->status = db_text(st, 4);
+	c->series = sqlite3_column_int64(st, 5);
+	c->checked_in = sqlite3_column_int64(st, 6);
 	sqlite3_reset(st);
 	if (instrument_load(r->ctx, NULL, c->instrument_id, in) == -1)
 		fatalx("%s: reservation %lld has no instrument", __func__,
@@ -761,35 +1137,128 @@ out:
 	instrument_free(&in);
 }
 
+/*
+ * Cancel one reservation (inside the caller's transaction).  A cancellation
+ * by the booking's own user less than late_cancel_hours before its start is
+ * recorded as late.  Returns SQLITE_OK or a database error.
+ */
+static int
+cancel_one(struct req *r, int64_t id, int64_t user_id, time_t start,
+    const char *reason)
+{
+	static const char *const q =
+	    "UPDATE reservations SET status = 'cancelled', cancel_reason = :why, "
+	    "late_cancellation = :late, updated = :now, sequence = sequence + 1 "
+	    "WHERE id = :id";
+	sqlite3_stmt	*st;
+	char		 idtext[32];
+	time_t		 now = db_now(r->ctx);
+	int		 rc, late;
+
+	late = user_id == r->user->id &&
+	    start - now < r->ctx->cfg.late_cancel_hours * 3600L;
+	st = db_prepare(r->ctx, q);
+	db_bind_text(st, ":why", reason != NULL ? reason : "");
+	db_bind_int(st, ":late", late);
+	db_bind_int(st, ":now", now);
+	db_bind_int(st, ":id", id);
+	rc = db_step(st);
+	sqlite3_reset(st);
+	if (rc != SQLITE_DONE)
+		return (rc);
+	snprintf(idtext, sizeof idtext, "%lld", (long long)id);
+	return (db_audit(r->ctx, r->user->id, "reservation.cancel",
+	    "reservation", idtext, json_pack("{s:s,s:b}", "reason",
+	    reason != NULL ? reason : "", "late", late)));
+}
+
+/*
+ * Cancel every future slot-holding occurrence of series (those starting
+ * after now), inside the caller's transaction; their ids go to *ids.
+ */
+static int
+cancel_series(struct req *r, int64_t series, const char *reason,
+    json_t *ids)
+{
+	static const char *const q =
+	    "SELECT id, user_id, start FROM reservations WHERE series_id = :s "
+	    "AND status IN ('pending', 'confirmed') AND start > :now "
+	    "ORDER BY start";
+	sqlite3_stmt	*st;
+	size_t		 i;
+	int		 rc;
+
+	st = db_prepare(r->ctx, q);
+	db_bind_int(st, ":s", series);
+	db_bind_int(st, ":now", db_now(r->ctx));
+	while ((rc = db_step(st)) == SQLITE_ROW)
+		json_array_append_new(ids, json_pack("[I,I,I]",
+		    (json_int_t)sqlite3_column_int64(st, 0),
+		    (json_int_t)sqlite3_column_int64(st, 1),
+		    (json_int_t)sqlite3_column_int64(st, 2)));
+	sqlite3_reset(st);
+	if (rc != SQLITE_DONE)
+		return (rc);
+	for (i = 0; i < json_array_size(ids); i++) {
+		json_t *row = json_array_get(ids, i);
+
+		if ((rc = cancel_one(r, json_integer_value(json_array_get(row,
+		    0)), json_integer_value(json_array_get(row, 1)),
+		    json_integer_value(json_array_get(row, 2)), reason)) !=
+		    SQLITE_OK)
+			return (rc);
+	}
+	return (SQLITE_OK);
+}
+
+/* Answer {"series", "items"} with the reservations cancelled. */
+static void
+series_cancel_reply(struct req *r, int64_t series, json_t *ids)
+{
+	json_t	*items, *j;
+	size_t	 i;
+	int	 rc;
+
+	items = json_array();
+	for (i = 0; i < json_array_size(ids); i++) {
+		if ((j = reservation_get(r, json_integer_value(json_array_get(
+		    json_array_get(ids, i), 0)), &rc)) == NULL) {
+			json_decref(items);
+			api_db_error(r, rc);
+			return;
+		}
+		json_array_append_new(items, j);
+	}
+	api_reply(r, 200, json_pack("{s:I,s:o}", "series", (json_int_t)series,
+	    "items", items));
+}
+
 static void
 api_reservations_cancel(struct req *r)
 {
 	static const char *const fields[] = { "reason", "series", NULL };
-	static const char *const q =
-	    "UPDATE reservations SET status = 'cancelled', cancel_reason = :why, "
-	    "updated = :now, sequence = sequence + 1 WHERE id = :id";
 	struct current		 c;
 	struct instrument	 in;
-	sqlite3_stmt		*st;
 	const char		*reason = NULL;
-	json_t			*j, *body = r->body;
-	char			 idtext[32];
+	json_t			*j, *ids = NULL, *body = r->body;
 	int64_t			 id;
-	int			 rc;
+	int			 rc, series = 0;
 
 	if (body == NULL)
 		body = r->body = json_object();
 	if (path_id(r, &id) == -1 || in_fields(r, body, fields) == -1 ||
-	    in_string(r, body, "reason", 0, &reason) == -1)
+	    in_string(r, body, "reason", 0, &reason) == -1 ||
+	    in_bool(r, body, "series", &series) == -1)
 		return;
-	if (json_is_true(json_object_get(body, "series"))) {
-		api_error_json(r, 400, "bad_request", json_pack("{s:s}", "field",
-		    "series"), "recurring series are not supported yet");
-		return;
-	}
 	if (current_load(r, id, &c, &in) == -1)
 		goto out;
-	if (c.end <= db_now(r->ctx)) {
+	if (series && c.series == 0) {
+		api_error_json(r, 400, "bad_request", json_pack("{s:s}", "field",
+		    "series"), "reservation %lld is not part of a series",
+		    (long long)id);
+		goto out;
+	}
+	if (!series && c.end <= db_now(r->ctx)) {
 		rule_error(r, "in_past", "a booking that has ended cannot be "
 		    "cancelled");
 		goto out;
@@ -798,25 +1267,213 @@ api_reservations_cancel(struct req *r)
 		api_db_error(r, rc);
 		goto out;
 	}
-	st = db_prepare(r->ctx, q);
-	db_bind_text(st, ":why", reason != NULL ? reason : "");
-	db_bind_int(st, ":now", db_now(r->ctx));
-	db_bind_int(st, ":id", id);
-	rc = db_step(st);
-	sqlite3_reset(st);
-	snprintf(idtext, sizeof idtext, "%lld", (long long)id);
-	if (rc != SQLITE_DONE || (rc = db_audit(r->ctx, r->user->id,
-	    "reservation.cancel", "reservation", idtext, json_pack("{s:s}",
-	    "reason", reason != NULL ? reason : ""))) != SQLITE_OK ||
-	    (rc = db_commit(r->ctx)) != SQLITE_OK) {
+	if (series) {
+		ids = json_array();
+		rc = cancel_series(r, c.series, reason, ids);
+	} else
+		rc = cancel_one(r, id, c.user_id, c.start, reason);
+	if (rc != SQLITE_OK || (rc = db_commit(r->ctx)) != SQLITE_OK) {
 		db_rollback(r->ctx);
 		api_db_error(r, rc);
 		goto out;
 	}
-	if ((j = reservation_get(r, id, &rc)) == NULL)
+	if (series)
+		series_cancel_reply(r, c.series, ids);
+	else if ((j = reservation_get(r, id, &rc)) == NULL)
 		api_db_error(r, rc);
 	else
 		api_reply(r, 200, j);
+out:
+	json_decref(ids);
+	free(c.status);
+	instrument_free(&in);
+}
+
+/*
+ * Load a reservation for a workflow action and check who asks: a manager
+ * of the instrument (or an admin), or with owner_too also its owner.
+ * Takes the optional body's fields.  Returns 0, or -1 after answering.
+ */
+static int
+action_load(struct req *r, const char *const *fields, int owner_too,
+    struct current *c, struct instrument *in)
+{
+	int64_t	id;
+
+	memset(c, 0, sizeof *c);
+	memset(in, 0, sizeof *in);
+	if (r->body == NULL)
+		r->body = json_object();
+	if (path_id(r, &id) == -1 || in_fields(r, r->body, fields) == -1)
+		return (-1);
+	if (current_load(r, id, c, in) == -1)
+		return (-1);
+	if (!auth_manages(r, in->id) && (!owner_too ||
+	    c->user_id != r->user->id)) {
+		api_error(r, 403, "forbidden", "only a manager of %s may do "
+		    "this", in->code);
+		return (-1);
+	}
+	return (0);
+}
+
+/* Run one UPDATE of reservation c and audit it; answer with the result. */
+static void
+action_write(struct req *r, const char *q, struct current *c, time_t end,
+    const char *reason, const char *action)
+{
+	sqlite3_stmt	*st;
+	json_t		*j;
+	char		 idtext[32];
+	int		 rc;
+
+	if ((rc = db_begin(r->ctx)) != SQLITE_OK) {
+		api_db_error(r, rc);
+		return;
+	}
+	st = db_prepare(r->ctx, q);
+	db_bind_int(st, ":now", db_now(r->ctx));
+	db_bind_int(st, ":id", c->id);
+	if (sqlite3_bind_parameter_index(st, ":by") != 0)
+		db_bind_int(st, ":by", r->user->id);
+	if (sqlite3_bind_parameter_index(st, ":why") != 0)
+		db_bind_text(st, ":why", reason != NULL ? reason : "");
+	if (sqlite3_bind_parameter_index(st, ":e") != 0)
+		db_bind_int(st, ":e", end);
+	rc = db_step(st);
+	sqlite3_reset(st);
+	snprintf(idtext, sizeof idtext, "%lld", (long long)c->id);
+	if (rc != SQLITE_DONE || (rc = db_audit(r->ctx, r->user->id, action,
+	    "reservation", idtext, json_pack("{s:s?,s:I,s:I}", "reason",
+	    reason, "old_end", (json_int_t)c->end, "end", (json_int_t)end))) !=
+	    SQLITE_OK || (rc = db_commit(r->ctx)) != SQLITE_OK) {
+		db_rollback(r->ctx);
+		api_db_error(r, rc);
+		return;
+	}
+	if ((j = reservation_get(r, c->id, &rc)) == NULL)
+		api_db_error(r, rc);
+	else
+		api_reply(r, 200, j);
+}
+
+/* Approve or reject a pending reservation. */
+static void
+decide(struct req *r, int approve)
+{
+	static const char *const no_fields[] = { NULL };
+	static const char *const reject_fields[] = { "reason", NULL };
+	static const char *const q_approve =
+	    "UPDATE reservations SET status = 'confirmed', decided = :now, "
+	    "decided_by = :by, updated = :now, sequence = sequence + 1 "
+	    "WHERE id = :id";
+	static const char *const q_reject =
+	    "UPDATE reservations SET status = 'rejected', cancel_reason = :why, "
+	    "decided = :now, decided_by = :by, updated = :now, "
+	    "sequence = sequence + 1 WHERE id = :id";
+	struct current		 c;
+	struct instrument	 in;
+	const char		*reason = NULL;
+	char			*msg;
+
+	if (action_load(r, approve ? no_fields : reject_fields, 0, &c,
+	    &in) == -1 || in_string(r, r->body, "reason", 0, &reason) == -1)
+		goto out;
+	if (strcmp(c.status, "pending") != 0) {
+		xasprintf(&msg, "reservation %lld is %s, not pending",
+		    (long long)c.id, c.status);
+		rule_error(r, "status", msg);
+		free(msg);
+		goto out;
+	}
+	if (approve && c.end <= db_now(r->ctx)) {
+		rule_error(r, "in_past", "a booking that has ended cannot be "
+		    "approved");
+		goto out;
+	}
+	action_write(r, approve ? q_approve : q_reject, &c, c.end, reason,
+	    approve ? "reservation.approve" : "reservation.reject");
+out:
+	free(c.status);
+	instrument_free(&in);
+}
+
+static void
+api_reservations_approve(struct req *r)
+{
+	decide(r, 1);
+}
+
+static void
+api_reservations_reject(struct req *r)
+{
+	decide(r, 0);
+}
+
+static void
+api_reservations_checkin(struct req *r)
+{
+	static const char *const fields[] = { NULL };
+	static const char *const q =
+	    "UPDATE reservations SET checked_in = :now, updated = :now, "
+	    "sequence = sequence + 1 WHERE id = :id";
+	struct current		 c;
+	struct instrument	 in;
+	time_t			 now = db_now(r->ctx);
+	char			*msg;
+
+	if (action_load(r, fields, 1, &c, &in) == -1)
+		goto out;
+	if (strcmp(c.status, "confirmed") != 0) {
+		xasprintf(&msg, "reservation %lld is %s; only a confirmed "
+		    "booking can be checked in", (long long)c.id, c.status);
+		rule_error(r, "status", msg);
+		free(msg);
+		goto out;
+	}
+	if (c.checked_in != 0) {
+		rule_error(r, "checked_in", "this booking is already checked in");
+		goto out;
+	}
+	if (now < c.start - CHECKIN_EARLY || now >= c.end) {
+		xasprintf(&msg, "check-in is open from %d minutes before the "
+		    "start until the end of the booking", CHECKIN_EARLY / 60);
+		rule_error(r, "checkin_window", msg);
+		free(msg);
+		goto out;
+	}
+	action_write(r, q, &c, c.end, NULL, "reservation.checkin");
+out:
+	free(c.status);
+	instrument_free(&in);
+}
+
+static void
+api_reservations_checkout(struct req *r)
+{
+	static const char *const fields[] = { NULL };
+	static const char *const q =
+	    "UPDATE reservations SET status = 'completed', checked_out = :now, "
+	    "\"end\" = :e, updated = :now, sequence = sequence + 1 "
+	    "WHERE id = :id";
+	struct current		 c;
+	struct instrument	 in;
+	time_t			 now = db_now(r->ctx), end;
+
+	if (action_load(r, fields, 1, &c, &in) == -1)
+		goto out;
+	if (strcmp(c.status, "confirmed") != 0 || c.checked_in == 0) {
+		rule_error(r, "not_checked_in", "only a checked-in booking can "
+		    "be checked out; check in first");
+		goto out;
+	}
+	/* An early check-out frees the rest: the end moves to the grid. */
+	end = rules_align_up(&in.rules, in.zone, now);
+	if (end <= c.start)
+		end = c.start + in.rules.granularity_min * 60L;
+	if (end > c.end)
+		end = c.end;
+	action_write(r, q, &c, end, NULL, "reservation.checkout");
 out:
 	free(c.status);
 	instrument_free(&in);

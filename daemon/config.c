@@ -52,17 +52,20 @@ static const struct config_key config_keys[] = {
 	{ "base_url", set_string, offsetof(struct config, base_url), 0, 0 },
 	{ "busy_timeout", set_int, offsetof(struct config, busy_timeout), 0, 60000 },
 	{ "database", set_string, offsetof(struct config, database), 0, 0 },
+	{ "late_cancel_hours", set_int, offsetof(struct config, late_cancel_hours), 0, 24 * 60 },
 	{ "listen", set_listen, offsetof(struct config, listen), 0, 0 },
 	{ "log_level", set_level, 0, 0, 0 },
 	{ "log_target", set_target, 0, 0, 0 },
 	{ "max_body", set_long, offsetof(struct config, max_body), 1024, 1L << 30 },
 	{ "max_connections", set_int, offsetof(struct config, max_connections), 1, 1000000 },
 	{ "max_headers", set_long, offsetof(struct config, max_headers), 1024, 1L << 24 },
+	{ "noshow_grace", set_int, offsetof(struct config, noshow_grace), 1, 24 * 60 },
 	{ "poll_interval", set_int, offsetof(struct config, poll_interval), 60, 86400 * 7 },
 	{ "rate_burst", set_int, offsetof(struct config, rate_burst), 1, 1000000 },
 	{ "rate_limit", set_int, offsetof(struct config, rate_limit), 0, 1000000 },
 	{ "synchronous", set_sync, 0, 0, 0 },
 	{ "timeout", set_int, offsetof(struct config, timeout), 1, 86400 },
+	{ "timer_interval", set_int, offsetof(struct config, timer_interval), 1, 3600 },
 	{ "user", set_string, offsetof(struct config, user), 0, 0 },
 };
 
@@ -84,6 +87,9 @@ config_defaults(struct config *cfg)
 	cfg->busy_timeout = 100;
 	cfg->rate_limit = 1000;
 	cfg->rate_burst = 2000;
+	cfg->noshow_grace = 30;
+	cfg->late_cancel_hours = 24;
+	cfg->timer_interval = 60;
 }
 
 /* Free what the configuration owns. */

@@ -97,6 +97,8 @@ on_hup(evutil_socket_t sig, short events, void *arg)
 	ctx->cfg.poll_interval = cfg.poll_interval;
 	ctx->cfg.rate_limit = cfg.rate_limit;
 	ctx->cfg.rate_burst = cfg.rate_burst;
+	ctx->cfg.noshow_grace = cfg.noshow_grace;
+	ctx->cfg.late_cancel_hours = cfg.late_cancel_hours;
 	evhttp_set_max_body_size(ctx->http, cfg.max_body);
 	evhttp_set_max_headers_size(ctx->http, cfg.max_headers);
 	evhttp_set_timeout(ctx->http, cfg.timeout);
@@ -200,6 +202,7 @@ fail:
 static void
 serve_cleanup(struct yiqid *ctx)
 {
+	workflow_stop(ctx);
 	if (ctx->ev_sigterm != NULL)
 		event_free(ctx->ev_sigterm);
 	if (ctx->ev_sigint != NULL)
@@ -239,6 +242,7 @@ cmd_serve(struct yiqid *ctx, int demo)
 		goto fail;
 	if (demo && demo_load(ctx, &cause) == -1)
 		goto fail;
+	workflow_start(ctx);
 
 	log_info("yiqid %s serving %s", YIQID_VERSION, ctx->cfg.database);
 	if (event_base_dispatch(ctx->base) == -1) {

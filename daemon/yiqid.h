@@ -50,6 +50,9 @@ struct config {
 	int		 busy_timeout;	/* SQLite busy timeout, ms */
 	int		 rate_limit;	/* requests/s per token, 0 = off */
 	int		 rate_burst;	/* bucket size */
+	int		 noshow_grace;	/* minutes after start to check in */
+	int		 late_cancel_hours; /* cancelling later is "late" */
+	int		 timer_interval; /* workflow timer, seconds */
 };
 
 /* One token's request bucket (ratelimit.c). */
@@ -90,6 +93,7 @@ struct yiqid {
 	int			 stopping;
 	int			 nconnections;
 	time_t			 now_override;	/* tests: YIQID_NOW */
+	struct event		*ev_workflow;	/* the no-show sweep (workflow.c) */
 };
 
 enum role {
@@ -359,6 +363,19 @@ int	 ratelimit_take(struct yiqid *, int64_t);
 
 /* backup.c */
 int	 backup_run(const char *, const char *, char **);
+/* workflow.c */
+int	 workflow_sweep(struct yiqid *, time_t);
+void	 workflow_start(struct yiqid *);
+void	 workflow_stop(struct yiqid *);
+
+/* recur.c */
+int	 recur_expand(const char *, const char *, time_t, size_t, time_t **,
+	    size_t *, char **);
+
+/* api-qualifications.c */
+extern const struct route api_qualifications_routes[];
+int	 qualification_check(struct yiqid *, int64_t, int64_t, time_t,
+	    char **);
 
 /* demo.c */
 int	 demo_load(struct yiqid *, char **);
