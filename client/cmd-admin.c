@@ -197,6 +197,7 @@ static const struct cmd_entry cmd_admin_tokens_revoke_entry = {
 static const struct cmd_entry *cmd_admin_table[] = {
 	&cmd_admin_blackouts_entry,
 	&cmd_admin_blackouts_add_entry,
+	&cmd_admin_blackouts_import_entry,
 	&cmd_admin_blackouts_rm_entry,
 	&cmd_admin_import_entry,
 	&cmd_admin_institutes_add_entry,

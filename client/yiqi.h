@@ -157,6 +157,7 @@ extern const struct cmd_entry cmd_whoami_entry;
 /* cmd-admin-*.c: the admin actions, found through cmd-admin.c */
 extern const struct cmd_entry cmd_admin_blackouts_entry;
 extern const struct cmd_entry cmd_admin_blackouts_add_entry;
+extern const struct cmd_entry cmd_admin_blackouts_import_entry;
 extern const struct cmd_entry cmd_admin_blackouts_rm_entry;
 extern const struct cmd_entry cmd_admin_import_entry;
 extern const struct cmd_entry cmd_admin_instruments_add_entry;

@@ -39,6 +39,7 @@ static const struct route *const route_tables[] = {
 	api_reservations_routes,
 	api_blackouts_routes,
 	api_feeds_routes,
+	api_ical_import_routes,
 };
 
 static void	http_dispatch(struct evhttp_request *, void *);

@@ -380,4 +380,7 @@ char	*ical_finish(struct ical *, size_t *);
 /* api-feeds.c */
 extern const struct route api_feeds_routes[];
 
+/* api-ical-import.c */
+extern const struct route api_ical_import_routes[];
+
 #endif /* YIQID_H */
