@@ -57,7 +57,11 @@ struct occurrence {
 
 /* What an import collects before it writes. */
 struct import {
-	struct req		*r;
+	struct yiqid		*ctx;
+	const char		*raw;		/* NUL-terminated */
+	size_t			 rawlen;
+	int64_t			 user_id;	/* who imports (0: the poller) */
+	const char		*source;	/* "ics" or "calendar:ID" */
 	icalcomponent		*root;
 	int64_t			 instrument_id;	/* 0 for a site */
 	int64_t			 site_id;
@@ -457,10 +461,10 @@ import_parse(struct import *im)
 	const char	*err;
 	int		 n = 0;
 
-	if (import_text_ok(im, im->r->raw, im->r->rawlen) == -1)
+	if (import_text_ok(im, im->raw, im->rawlen) == -1)
 		return (-1);
 	icalerror_clear_errno();
-	im->root = icalparser_parse_string(im->r->raw);
+	im->root = icalparser_parse_string(im->raw);
 	if (im->root == NULL ||
 	    icalcomponent_isa(im->root) != ICAL_VCALENDAR_COMPONENT)
 		return (import_fail(im, "the body is not one iCalendar "
@@ -482,26 +486,41 @@ import_parse(struct import *im)
 	return (0);
 }
 
-/* Drop the blackouts an earlier import made of the file's UIDs. */
+/*
+ * Drop the blackouts an earlier import made of the file's UIDs (an upload)
+ * or every blackout of the source (a polled calendar: what is gone
+ * upstream goes here too).
+ */
 static int
 import_replace(struct import *im, int *replaced)
 {
-	static const char *const q =
-	    "DELETE FROM blackouts WHERE source = 'ics' AND external_uid = :u "
+	static const char *const q_uid =
+	    "DELETE FROM blackouts WHERE source = :src AND external_uid = :u "
 	    "AND coalesce(instrument_id, 0) = :i AND coalesce(site_id, 0) = :s";
+	static const char *const q_all =
+	    "DELETE FROM blackouts WHERE source = :src";
 	sqlite3_stmt	*st;
 	size_t		 i;
 	int		 rc = SQLITE_DONE;
 
 	*replaced = 0;
+	if (strcmp(im->source, "ics") != 0) {
+		st = db_prepare(im->ctx, q_all);
+		db_bind_text(st, ":src", im->source);
+		rc = db_step(st);
+		sqlite3_reset(st);
+		*replaced = sqlite3_changes(im->ctx->db);
+		return (rc == SQLITE_DONE ? SQLITE_OK : rc);
+	}
 	for (i = 0; i < im->nuids && rc == SQLITE_DONE; i++) {
-		st = db_prepare(im->r->ctx, q);
+		st = db_prepare(im->ctx, q_uid);
+		db_bind_text(st, ":src", im->source);
 		db_bind_text(st, ":u", im->uids[i]);
 		db_bind_int(st, ":i", im->instrument_id);
 		db_bind_int(st, ":s", im->instrument_id != 0 ? 0 : im->site_id);
 		rc = db_step(st);
 		sqlite3_reset(st);
-		*replaced += sqlite3_changes(im->r->ctx->db);
+		*replaced += sqlite3_changes(im->ctx->db);
 	}
 	return (rc == SQLITE_DONE ? SQLITE_OK : rc);
 }
@@ -513,13 +532,13 @@ import_insert(struct import *im)
 	static const char *const q =
 	    "INSERT INTO blackouts (instrument_id, site_id, start, \"end\", "
 	    "reason, source, external_uid, created_by, created) VALUES "
-	    "(:i, :s, :from, :to, :why, 'ics', :u, :by, :now)";
+	    "(:i, :s, :from, :to, :why, :src, :u, :by, :now)";
 	sqlite3_stmt	*st;
 	size_t		 i;
 	int		 rc = SQLITE_DONE;
 
 	for (i = 0; i < im->nocc && rc == SQLITE_DONE; i++) {
-		st = db_prepare(im->r->ctx, q);
+		st = db_prepare(im->ctx, q);
 		if (im->instrument_id != 0) {
 			db_bind_int(st, ":i", im->instrument_id);
 			db_bind_null(st, ":s");
@@ -531,8 +550,12 @@ import_insert(struct import *im)
 		db_bind_int(st, ":to", im->occ[i].end);
 		db_bind_text(st, ":why", im->occ[i].reason);
 		db_bind_text(st, ":u", im->occ[i].uid);
-		db_bind_int(st, ":by", im->r->user->id);
-		db_bind_int(st, ":now", db_now(im->r->ctx));
+		db_bind_text(st, ":src", im->source);
+		if (im->user_id != 0)
+			db_bind_int(st, ":by", im->user_id);
+		else
+			db_bind_null(st, ":by");
+		db_bind_int(st, ":now", db_now(im->ctx));
 		rc = db_step(st);
 		sqlite3_reset(st);
 	}
@@ -563,8 +586,8 @@ import_flag(struct import *im, json_t *ids)
 	int		 pass, rc;
 
 	for (pass = 0; pass < 2; pass++) {
-		st = db_prepare(im->r->ctx, pass == 0 ? q_flag : q_list);
-		db_bind_int(st, ":now", db_now(im->r->ctx));
+		st = db_prepare(im->ctx, pass == 0 ? q_flag : q_list);
+		db_bind_int(st, ":now", db_now(im->ctx));
 		db_bind_int(st, ":i", im->instrument_id);
 		db_bind_int(st, ":s", im->instrument_id != 0 ? 0 : im->site_id);
 		while ((rc = db_step(st)) == SQLITE_ROW)
@@ -587,7 +610,11 @@ ical_import_blackouts(struct req *r)
 	int		 rc, replaced = 0;
 
 	memset(&im, 0, sizeof im);
-	im.r = r;
+	im.ctx = r->ctx;
+	im.raw = r->raw;
+	im.rawlen = r->rawlen;
+	im.user_id = r->user->id;
+	im.source = "ics";
 	im.from = now - IMPORT_BACK_DAYS * 86400L;
 	im.to = now + IMPORT_AHEAD_DAYS * 86400L;
 	if (import_target(r, &im) == -1)
@@ -625,4 +652,62 @@ ical_import_blackouts(struct req *r)
 out:
 	json_decref(ids);
 	import_free(&im);
+}
+
+/*
+ * Replace every blackout of source (a polled calendar, "calendar:ID") of
+ * one instrument or site with the events of data, in one transaction.
+ * Returns 0 and *n blackouts; -1 and *cause for a bad file (nothing
+ * written); or a SQLite error code with *cause.
+ */
+int
+ical_import_sync(struct yiqid *ctx, int64_t instrument_id, int64_t site_id,
+    const char *source, const char *data, size_t len, int *n, char **cause)
+{
+	static const char *const q_zone =
+	    "SELECT timezone FROM sites WHERE id = :id";
+	struct import	 im;
+	sqlite3_stmt	*st;
+	json_t		*ids;
+	time_t		 now = db_now(ctx);
+	int		 rc, replaced;
+
+	*cause = NULL;
+	memset(&im, 0, sizeof im);
+	im.ctx = ctx;
+	im.raw = data;
+	im.rawlen = len;
+	im.source = source;
+	im.instrument_id = instrument_id;
+	im.site_id = site_id;
+	im.from = now - IMPORT_BACK_DAYS * 86400L;
+	im.to = now + IMPORT_AHEAD_DAYS * 86400L;
+	st = db_prepare(ctx, q_zone);
+	db_bind_int(st, ":id", site_id);
+	im.zone = db_step(st) == SQLITE_ROW ? db_text(st, 0) :
+	    xstrdup(YIQID_DEFAULT_ZONE);
+	sqlite3_reset(st);
+	if (import_parse(&im) == -1) {
+		*cause = im.error;
+		im.error = NULL;
+		import_free(&im);
+		return (-1);
+	}
+	ids = json_array();
+	if ((rc = db_begin(ctx)) != SQLITE_OK ||
+	    (rc = import_replace(&im, &replaced)) != SQLITE_OK ||
+	    (rc = import_insert(&im)) != SQLITE_OK ||
+	    (rc = import_flag(&im, ids)) != SQLITE_OK ||
+	    (rc = db_audit(ctx, 0, "blackout.sync", "calendar", source,
+	    json_pack("{s:I,s:i}", "blackouts", (json_int_t)im.nocc,
+	    "replaced", replaced))) != SQLITE_OK ||
+	    (rc = db_commit(ctx)) != SQLITE_OK) {
+		if (ctx->txn_depth > 0)
+			db_rollback(ctx);
+		xasprintf(cause, "database: %s", sqlite3_errstr(rc));
+	} else
+		*n = (int)im.nocc;
+	json_decref(ids);
+	import_free(&im);
+	return (rc);
 }

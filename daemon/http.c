@@ -40,6 +40,7 @@ static const struct route *const route_tables[] = {
 	api_blackouts_routes,
 	api_feeds_routes,
 	api_ical_import_routes,
+	api_calendars_routes,
 };
 
 static void	http_dispatch(struct evhttp_request *, void *);

@@ -78,6 +78,8 @@ struct yiqid {
 	int			 stopping;
 	int			 nconnections;
 	time_t			 now_override;	/* tests: YIQID_NOW */
+
+	struct calpoll		*calpoll;	/* external calendars */
 };
 
 enum role {
@@ -382,5 +384,15 @@ extern const struct route api_feeds_routes[];
 
 /* api-ical-import.c */
 extern const struct route api_ical_import_routes[];
+int	 ical_import_sync(struct yiqid *, int64_t, int64_t, const char *,
+	    const char *, size_t, int *, char **);
+
+/* api-calendars.c */
+extern const struct route api_calendars_routes[];
+
+/* calpoll.c */
+int	 calpoll_start(struct yiqid *, char **);
+void	 calpoll_kick(struct yiqid *);
+void	 calpoll_stop(struct yiqid *);
 
 #endif /* YIQID_H */
