@@ -639,7 +639,7 @@ feed_serve(struct req *r, enum feed_kind kind)
 {
 	struct feed	 f;
 	struct ical	*ic;
-	char		*text;
+	char		*text, clen[32];
 	size_t		 len;
 	int		 rc;
 
@@ -679,7 +679,13 @@ feed_serve(struct req *r, enum feed_kind kind)
 	text = ical_finish(ic, &len);
 	if (rc != SQLITE_OK)
 		api_db_error(r, rc);
-	else
+	else if (r->method == EVHTTP_REQ_HEAD) {
+		/* evhttp would send the body: send its length only. */
+		snprintf(clen, sizeof clen, "%zu", len);
+		evhttp_add_header(evhttp_request_get_output_headers(r->ev),
+		    "Content-Length", clen);
+		api_reply_data(r, 200, FEED_CTYPE, NULL, 0);
+	} else
 		api_reply_data(r, 200, FEED_CTYPE, text, len);
 	free(text);
 out:
