@@ -198,6 +198,7 @@ static const struct cmd_entry *cmd_admin_table[] = {
 	&cmd_admin_audit_entry,
 	&cmd_admin_blackouts_entry,
 	&cmd_admin_blackouts_add_entry,
+	&cmd_admin_blackouts_import_entry,
 	&cmd_admin_blackouts_rm_entry,
 	&cmd_admin_import_entry,
 	&cmd_admin_institutes_add_entry,

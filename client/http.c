@@ -479,3 +479,68 @@ api_call(struct client *c, const char *method, const char *path,
 	free(text);
 	return (rc);
 }
+
+/*
+ * GET an absolute URL (a feed) without the API token, with one optional
+ * extra header.  Returns 0 with *status and the raw body in *body (owned
+ * by the caller, NUL-terminated, *len octets), or an exit status with
+ * *cause when no answer came.
+ */
+int
+http_fetch(const char *url, const char *header, char **body, size_t *len,
+    long *status, char **cause)
+{
+	struct curl_slist	*headers = NULL;
+	struct http_buffer	 buf;
+	CURLcode		 code;
+	char			 errbuf[CURL_ERROR_SIZE];
+
+	*body = NULL;
+	*len = 0;
+	*status = 0;
+	*cause = NULL;
+	memset(&buf, 0, sizeof buf);
+	errbuf[0] = '\0';
+	curl_easy_reset(http_curl);
+	curl_easy_setopt(http_curl, CURLOPT_URL, url);
+	curl_easy_setopt(http_curl, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(http_curl, CURLOPT_CONNECTTIMEOUT,
+	    HTTP_CONNECT_TIMEOUT);
+	curl_easy_setopt(http_curl, CURLOPT_TIMEOUT, HTTP_TIMEOUT);
+	curl_easy_setopt(http_curl, CURLOPT_ERRORBUFFER, errbuf);
+	curl_easy_setopt(http_curl, CURLOPT_USERAGENT,
+	    "yiqi/" PACKAGE_VERSION);
+#if LIBCURL_VERSION_NUM >= 0x075500
+	curl_easy_setopt(http_curl, CURLOPT_PROTOCOLS_STR, "http,https");
+#else
+	curl_easy_setopt(http_curl, CURLOPT_PROTOCOLS,
+	    (long)(CURLPROTO_HTTP | CURLPROTO_HTTPS));
+#endif
+	curl_easy_setopt(http_curl, CURLOPT_WRITEFUNCTION, http_write);
+	curl_easy_setopt(http_curl, CURLOPT_WRITEDATA, &buf);
+	if (header != NULL)
+		headers = curl_slist_append(headers, header);
+	curl_easy_setopt(http_curl, CURLOPT_HTTPHEADER, headers);
+	code = curl_easy_perform(http_curl);
+	curl_easy_getinfo(http_curl, CURLINFO_RESPONSE_CODE, status);
+	curl_slist_free_all(headers);
+	if (code != CURLE_OK) {
+		free(buf.data);
+		if (buf.overflow) {
+			xasprintf(cause, "the feed is larger than %d MiB; "
+			    "narrow it with --from and --to",
+			    YIQI_MAX_RESPONSE >> 20);
+			return (YIQI_EXIT_FAIL);
+		}
+		xasprintf(cause, "cannot reach the server (%s); check "
+		    "--server, YIQI_SERVER or the network, and that yiqid is "
+		    "running", *errbuf != '\0' ? errbuf :
+		    curl_easy_strerror(code));
+		return (YIQI_EXIT_UNREACHABLE);
+	}
+	if (buf.data == NULL)
+		buf.data = xstrdup("");
+	*body = buf.data;
+	*len = buf.len;
+	return (0);
+}

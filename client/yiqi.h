@@ -136,6 +136,8 @@ extern const struct cmd_entry cmd_admin_entry;
 extern const struct cmd_entry cmd_approve_entry;
 extern const struct cmd_entry cmd_book_entry;
 extern const struct cmd_entry cmd_cancel_entry;
+extern const struct cmd_entry cmd_export_entry;
+extern const struct cmd_entry cmd_feed_url_entry;
 extern const struct cmd_entry cmd_checkin_entry;
 extern const struct cmd_entry cmd_checkout_entry;
 extern const struct cmd_entry cmd_find_entry;
@@ -156,6 +158,7 @@ extern const struct cmd_entry cmd_whoami_entry;
 extern const struct cmd_entry cmd_admin_audit_entry;
 extern const struct cmd_entry cmd_admin_blackouts_entry;
 extern const struct cmd_entry cmd_admin_blackouts_add_entry;
+extern const struct cmd_entry cmd_admin_blackouts_import_entry;
 extern const struct cmd_entry cmd_admin_blackouts_rm_entry;
 extern const struct cmd_entry cmd_admin_import_entry;
 extern const struct cmd_entry cmd_admin_instruments_add_entry;
@@ -188,6 +191,8 @@ int	 api_call_raw(struct client *, const char *, const char *,
 int	 api_exit_status(long);
 char	*http_escape(const char *);
 void	 http_query(char **, const char *, const char *);
+int	 http_fetch(const char *, const char *, char **, size_t *, long *,
+	     char **);
 
 /* output.c */
 void	 output_init(void);

@@ -40,6 +40,9 @@ static const struct route *const route_tables[] = {
 	api_blackouts_routes,
 	api_audit_routes,
 	api_qualifications_routes,
+	api_feeds_routes,
+	api_ical_import_routes,
+	api_calendars_routes,
 };
 
 static void	http_dispatch(struct evhttp_request *, void *);
@@ -424,6 +427,14 @@ reply_buffer(struct req *r, int status, const char *ctype, const char *data,
 		evbuffer_add(buf, data, len);
 	evhttp_send_reply(r->ev, status, NULL, buf);
 	evbuffer_free(buf);
+}
+
+/* Reply with data of content type ctype (the data stays the caller's). */
+void
+api_reply_data(struct req *r, int status, const char *ctype,
+    const char *data, size_t len)
+{
+	reply_buffer(r, status, ctype, data, len);
 }
 
 /* Reply with a JSON value (stolen). */

@@ -209,6 +209,7 @@ serve_cleanup(struct yiqid *ctx)
 		event_free(ctx->ev_sigint);
 	if (ctx->ev_sighup != NULL)
 		event_free(ctx->ev_sighup);
+	calpoll_stop(ctx);
 	if (ctx->http != NULL)
 		evhttp_free(ctx->http);
 	db_close(ctx);
@@ -241,6 +242,8 @@ cmd_serve(struct yiqid *ctx, int demo)
 	if (db_open(ctx, ctx->cfg.database, &cause) == -1)
 		goto fail;
 	if (demo && demo_load(ctx, &cause) == -1)
+		goto fail;
+	if (calpoll_start(ctx, &cause) == -1)
 		goto fail;
 	workflow_start(ctx);
 

@@ -94,6 +94,8 @@ struct yiqid {
 	int			 nconnections;
 	time_t			 now_override;	/* tests: YIQID_NOW */
 	struct event		*ev_workflow;	/* the no-show sweep (workflow.c) */
+
+	struct calpoll		*calpoll;	/* external calendars */
 };
 
 enum role {
@@ -300,6 +302,7 @@ void	 api_error(struct req *, int, const char *, const char *, ...)
 void	 api_error_json(struct req *, int, const char *, json_t *, const char *,
 	    ...) __attribute__((format(printf, 5, 6)));
 void	 api_db_error(struct req *, int);
+void	 api_reply_data(struct req *, int, const char *, const char *, size_t);
 const char *req_query(struct req *, const char *);
 
 /* input.c */
@@ -380,5 +383,54 @@ int	 qualification_check(struct yiqid *, int64_t, int64_t, time_t,
 /* demo.c */
 int	 demo_load(struct yiqid *, char **);
 
+/* ical.c */
+enum ical_ev_status {
+	ICAL_EV_CONFIRMED = 0,
+	ICAL_EV_TENTATIVE,
+	ICAL_EV_CANCELLED
+};
+enum ical_fb_kind {
+	ICAL_FB_BUSY = 0,
+	ICAL_FB_TENTATIVE,
+	ICAL_FB_UNAVAILABLE
+};
+struct ical;
+/* One VEVENT as the feeds describe it; strings are borrowed. */
+struct ical_event {
+	const char		*uid;
+	time_t			 start;
+	time_t			 end;
+	const char		*zone;		/* IANA zone of the site */
+	const char		*summary;
+	const char		*description;	/* or NULL */
+	const char		*location;	/* or NULL */
+	const char		*categories;	/* or NULL */
+	enum ical_ev_status	 status;
+	int64_t			 sequence;
+	time_t			 stamp;		/* DTSTAMP: the last change */
+	time_t			 created;	/* or 0 */
+};
+char	*ical_clean(const char *);
+struct ical *ical_new(const char *, const char *, int);
+void	 ical_event(struct ical *, const struct ical_event *);
+void	 ical_freebusy(struct ical *, const char *, time_t, time_t, time_t,
+	    const struct span *, const int *, size_t);
+char	*ical_finish(struct ical *, size_t *);
+
+/* api-feeds.c */
+extern const struct route api_feeds_routes[];
+
+/* api-ical-import.c */
+extern const struct route api_ical_import_routes[];
+int	 ical_import_sync(struct yiqid *, int64_t, int64_t, const char *,
+	    const char *, size_t, int *, char **);
+
+/* api-calendars.c */
+extern const struct route api_calendars_routes[];
+
+/* calpoll.c */
+int	 calpoll_start(struct yiqid *, char **);
+void	 calpoll_kick(struct yiqid *);
+void	 calpoll_stop(struct yiqid *);
 
 #endif /* YIQID_H */

@@ -1,0 +1,891 @@
+/*
+ * api-feeds.c: the iCalendar feeds and the feed tokens that open them.
+ *
+ *	GET    /feeds/instruments/{code}.ics		bookings and blackouts
+ *	GET    /feeds/sites/{code}.ics			a whole park
+ *	GET    /feeds/institutes/{code}.ics		an institute's bookings
+ *	GET    /feeds/users/{login}.ics			one person's bookings
+ *	GET    /feeds/instruments/{code}/freebusy.ics	VFREEBUSY only
+ *	POST   /api/v1/users/{login}/feed-token		create or rotate
+ *	DELETE /api/v1/users/{login}/feed-token		revoke
+ *
+ * Calendar programs cannot send headers, so a feed is opened with the
+ * user's read-only feed token in ?token= (kind 'feed' in the tokens table;
+ * only its SHA-256 is kept).  A feed token never opens the API and an API
+ * token never opens a feed.  The token is checked on every request, 304s
+ * included, and the feed holds only what its user may see (SPEC §4):
+ * others' bookings are "busy" with the booking institute's name, or just
+ * "busy" for a private institute.
+ *
+ * Conditional GET: every change the daemon makes is written to the audit
+ * table, so the newest audit row stands for "what any feed shows may have
+ * changed".  The ETag hashes it with the feed, its window and the viewer
+ * (so that a cache never hands one viewer's feed to another), and a 304 is
+ * answered from that without building the feed.  The default window (30
+ * days back, a year ahead) and the time cancelled bookings are kept (30
+ * days after the cancellation, so that subscribed calendars remove them)
+ * move a day at a time, and the day is part of the ETag too.
+ */
+
+#include "config.h"
+
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <event2/http.h>
+#include <sodium.h>
+
+#include "yiqid.h"
+
+#define FEED_BACK_DAYS		30	/* default window: days back */
+#define FEED_AHEAD_DAYS		366	/* default window: days ahead */
+#define FEED_WINDOW_MAX_DAYS	800	/* longest window asked for */
+#define FEED_CANCEL_KEEP_DAYS	30	/* cancelled bookings stay this long */
+#define FEED_EVENTS_MAX		20000	/* bookings in one feed */
+#define FEED_REFRESH_MIN	60	/* REFRESH-INTERVAL, X-PUBLISHED-TTL */
+#define FEED_CTYPE		"text/calendar; charset=utf-8"
+
+enum feed_kind {
+	FEED_INSTRUMENT = 0,
+	FEED_SITE,
+	FEED_INSTITUTE,
+	FEED_USER,
+	FEED_FREEBUSY
+};
+
+static const char *const feed_kinds[] = {
+	"instrument", "site", "institute", "user", "freebusy"
+};
+
+/* One feed request once its scope is known. */
+struct feed {
+	enum feed_kind	 kind;
+	int64_t		 id;		/* instrument, site, institute, user */
+	int64_t		 site_id;	/* the instrument's or the site */
+	char		*code;		/* its code or login */
+	char		*name;		/* calendar name */
+	char		*zone;		/* default zone, or NULL */
+	time_t		 from;
+	time_t		 to;
+	time_t		 keep;		/* cancelled since then are shown */
+	time_t		 modified;	/* Last-Modified */
+	char		 etag[40];
+};
+
+/* Columns of feed_rows(), in the order of the enum below. */
+#define FEED_SELECT \
+	"SELECT r.id, r.uid, i.code, i.name, i.room, s.name, s.timezone, " \
+	"u.login, u.name, ins.code, ins.name, ins.private, r.start, " \
+	"r.\"end\", r.status, r.purpose, r.project, r.updated, r.sequence, " \
+	"r.user_id, r.instrument_id, i.site_id, r.created, r.cancel_reason " \
+	"FROM reservations r JOIN instruments i ON i.id = r.instrument_id " \
+	"JOIN sites s ON s.id = i.site_id JOIN users u ON u.id = r.user_id " \
+	"JOIN institutes ins ON ins.id = r.institute_id " \
+	"WHERE r.\"end\" > :from AND r.start < :to AND (r.status NOT IN " \
+	"('cancelled', 'rejected') OR r.updated >= :keep) AND "
+#define FEED_ORDER " ORDER BY r.start, r.id LIMIT :max"
+enum {
+	F_ID, F_UID, F_INSTRUMENT, F_INSTRUMENT_NAME, F_ROOM, F_SITE_NAME,
+	F_ZONE, F_LOGIN, F_USER_NAME, F_INSTITUTE, F_INSTITUTE_NAME,
+	F_PRIVATE, F_START, F_END, F_STATUS, F_PURPOSE, F_PROJECT, F_UPDATED,
+	F_SEQUENCE, F_USER_ID, F_INSTRUMENT_ID, F_SITE_ID, F_CREATED,
+	F_CANCEL_REASON
+};
+
+/* Columns of the blackout queries. */
+#define FEED_BLACKOUTS \
+	"SELECT b.id, b.start, b.\"end\", b.reason, b.created, i.code, " \
+	"i.room, s.name, s.timezone, s.code FROM blackouts b " \
+	"LEFT JOIN instruments i ON i.id = b.instrument_id " \
+	"JOIN sites s ON s.id = coalesce(b.site_id, i.site_id) " \
+	"WHERE b.\"end\" > :from AND b.start < :to AND "
+
+static void	feeds_instrument(struct req *);
+static void	feeds_site(struct req *);
+static void	feeds_institute(struct req *);
+static void	feeds_user(struct req *);
+static void	feeds_freebusy(struct req *);
+static void	feeds_token_new(struct req *);
+static void	feeds_token_revoke(struct req *);
+
+const struct route api_feeds_routes[] = {
+	{ EVHTTP_REQ_GET, "/feeds/instruments/*.ics", R_NOAUTH,
+	    feeds_instrument },
+	{ EVHTTP_REQ_HEAD, "/feeds/instruments/*.ics", R_NOAUTH,
+	    feeds_instrument },
+	{ EVHTTP_REQ_GET, "/feeds/instruments/*/freebusy.ics", R_NOAUTH,
+	    feeds_freebusy },
+	{ EVHTTP_REQ_HEAD, "/feeds/instruments/*/freebusy.ics", R_NOAUTH,
+	    feeds_freebusy },
+	{ EVHTTP_REQ_GET, "/feeds/sites/*.ics", R_NOAUTH, feeds_site },
+	{ EVHTTP_REQ_HEAD, "/feeds/sites/*.ics", R_NOAUTH, feeds_site },
+	{ EVHTTP_REQ_GET, "/feeds/institutes/*.ics", R_NOAUTH,
+	    feeds_institute },
+	{ EVHTTP_REQ_HEAD, "/feeds/institutes/*.ics", R_NOAUTH,
+	    feeds_institute },
+	{ EVHTTP_REQ_GET, "/feeds/users/*.ics", R_NOAUTH, feeds_user },
+	{ EVHTTP_REQ_HEAD, "/feeds/users/*.ics", R_NOAUTH, feeds_user },
+	{ EVHTTP_REQ_POST, "/api/v1/users/*/feed-token", 0, feeds_token_new },
+	{ EVHTTP_REQ_DELETE, "/api/v1/users/*/feed-token", 0,
+	    feeds_token_revoke },
+	{ 0, NULL, 0, NULL }
+};
+
+static void
+feed_free(struct feed *f)
+{
+	free(f->code);
+	free(f->name);
+	free(f->zone);
+}
+
+/*
+ * Authenticate a feed request from ?token= (a live feed token only) and
+ * set r->user.  Answers 401 and returns -1 otherwise.
+ */
+static int
+feed_auth(struct req *r)
+{
+	static const char *const q =
+	    "SELECT t.id, u.id, u.login, u.name, u.institute_id, u.role, "
+	    "coalesce(t.last_used, 0) FROM tokens t JOIN users u ON "
+	    "u.id = t.user_id WHERE t.hash = :h AND t.kind = 'feed' AND "
+	    "t.revoked IS NULL";
+	static const char *const q_used =
+	    "UPDATE tokens SET last_used = :now WHERE id = :id";
+	sqlite3_stmt	*st;
+	unsigned char	 hash[32];
+	const char	*tok = req_query(r, "token");
+	struct user	*u;
+	time_t		 now, last;
+
+	if (tok == NULL || *tok == '\0' || strlen(tok) > 256)
+		goto fail;
+	token_hash(tok, hash);
+	st = db_prepare(r->ctx, q);
+	db_bind_blob(st, ":h", hash, sizeof hash);
+	if (db_step(st) != SQLITE_ROW) {
+		sqlite3_reset(st);
+		goto fail;
+	}
+	u = xcalloc(1, sizeof *u);
+	u->token_id = sqlite3_column_int64(st, 0);
+	u->id = sqlite3_column_int64(st, 1);
+	u->login = db_text(st, 2);
+	u->name = db_text(st, 3);
+	u->institute_id = sqlite3_column_int64(st, 4);
+	if (role_parse((const char *)sqlite3_column_text(st, 5), &u->role) == -1)
+		u->role = ROLE_MEMBER;
+	last = sqlite3_column_int64(st, 6);
+	sqlite3_reset(st);
+	r->user = u;
+
+	/* Record use coarsely (hourly), as for API tokens. */
+	now = db_now(r->ctx);
+	if (now - last > 3600) {
+		st = db_prepare(r->ctx, q_used);
+		db_bind_int(st, ":now", now);
+		db_bind_int(st, ":id", u->token_id);
+		if (db_step(st) != SQLITE_DONE)
+			log_debug("%s: last_used not updated", __func__);
+		sqlite3_reset(st);
+	}
+	return (0);
+fail:
+	api_error(r, 401, "unauthenticated", "a valid feed token is needed "
+	    "(?token=); yiqi feed-url prints a URL with one");
+	return (-1);
+}
+
+/* Look up an instrument or a site by code into f; -1 if there is none. */
+static int
+feed_place(struct req *r, struct feed *f)
+{
+	static const char *const q_instrument =
+	    "SELECT i.id, i.site_id, i.code || ' ' || i.name, s.timezone "
+	    "FROM instruments i JOIN sites s ON s.id = i.site_id "
+	    "WHERE i.code = :c";
+	static const char *const q_site =
+	    "SELECT id, id, code || ' ' || name, timezone FROM sites "
+	    "WHERE code = :c";
+	sqlite3_stmt	*st;
+	int		 found;
+
+	st = db_prepare(r->ctx, f->kind == FEED_SITE ? q_site : q_instrument);
+	db_bind_text(st, ":c", r->args[0]);
+	if ((found = db_step(st) == SQLITE_ROW)) {
+		f->id = sqlite3_column_int64(st, 0);
+		f->site_id = sqlite3_column_int64(st, 1);
+		f->name = db_text(st, 2);
+		f->zone = db_text(st, 3);
+	}
+	sqlite3_reset(st);
+	if (!found) {
+		api_error(r, 404, "not_found", "no such %s: %s",
+		    feed_kinds[f->kind == FEED_SITE ? FEED_SITE :
+		    FEED_INSTRUMENT], r->args[0]);
+		return (-1);
+	}
+	if (f->kind == FEED_FREEBUSY) {
+		free(f->name);
+		xasprintf(&f->name, "%s (free/busy)", r->args[0]);
+	}
+	return (0);
+}
+
+/*
+ * Look up an institute or a user and check that the viewer may read its
+ * feed (SPEC §4): an institute's feed opens with a token of one of its
+ * members, a park manager's or an admin's; a user's feed only with that
+ * user's token or an admin's.  Answers 403/404 and returns -1 otherwise.
+ */
+static int
+feed_party(struct req *r, struct feed *f)
+{
+	static const char *const q_institute =
+	    "SELECT id, code || ' ' || name FROM institutes WHERE code = :c";
+	static const char *const q_user =
+	    "SELECT id, name || ' (' || login || ')' FROM users "
+	    "WHERE login = :c";
+	struct user	*u = r->user;
+	sqlite3_stmt	*st;
+	int		 found;
+
+	if (f->kind == FEED_USER && u->role != ROLE_ADMIN &&
+	    strcmp(u->login, r->args[0]) != 0) {
+		api_error(r, 403, "forbidden", "a user's feed opens only with "
+		    "that user's feed token");
+		return (-1);
+	}
+	st = db_prepare(r->ctx, f->kind == FEED_USER ? q_user : q_institute);
+	db_bind_text(st, ":c", r->args[0]);
+	if ((found = db_step(st) == SQLITE_ROW)) {
+		f->id = sqlite3_column_int64(st, 0);
+		f->name = db_text(st, 1);
+	}
+	sqlite3_reset(st);
+	if (!found) {
+		api_error(r, 404, "not_found", "no such %s: %s",
+		    feed_kinds[f->kind], r->args[0]);
+		return (-1);
+	}
+	if (f->kind == FEED_INSTITUTE && u->role != ROLE_ADMIN &&
+	    u->role != ROLE_PARK_MANAGER && u->institute_id != f->id) {
+		api_error(r, 403, "forbidden", "an institute's feed opens only "
+		    "with the feed token of one of its members");
+		return (-1);
+	}
+	return (0);
+}
+
+/* The window: ?from= and ?to=, else 30 days back to a year ahead. */
+static int
+feed_window(struct req *r, struct feed *f)
+{
+	time_t	now = db_now(r->ctx), day;
+	int	rc;
+
+	day = now - now % 86400;
+	f->from = day - (f->kind == FEED_FREEBUSY ? 0 : FEED_BACK_DAYS * 86400);
+	f->to = day + FEED_AHEAD_DAYS * 86400;
+	f->keep = day - FEED_CANCEL_KEEP_DAYS * 86400;
+	f->modified = day;
+	if ((rc = q_time(r, "from", &f->from)) == -1 ||
+	    q_time(r, "to", &f->to) == -1)
+		return (-1);
+	if (f->to <= f->from) {
+		api_error_json(r, 400, "bad_request", json_pack("{s:s}",
+		    "field", "to"), "to must be after from");
+		return (-1);
+	}
+	if (f->to - f->from > FEED_WINDOW_MAX_DAYS * 86400L) {
+		api_error_json(r, 400, "bad_request", json_pack("{s:s}",
+		    "field", "to"), "a feed covers at most %d days",
+		    FEED_WINDOW_MAX_DAYS);
+		return (-1);
+	}
+	return (0);
+}
+
+/*
+ * Set the feed's ETag and Last-Modified from the newest audit row, the
+ * feed, its window and the viewer.
+ */
+static int
+feed_version(struct req *r, struct feed *f)
+{
+	static const char *const q =
+	    "SELECT id, at FROM audit ORDER BY id DESC LIMIT 1";
+	crypto_hash_sha256_state	 h;
+	sqlite3_stmt			*st;
+	unsigned char			 out[32];
+	char				*text;
+	long long			 version = 0;
+	int				 rc;
+
+	st = db_prepare(r->ctx, q);
+	if ((rc = db_step(st)) == SQLITE_ROW) {
+		version = sqlite3_column_int64(st, 0);
+		if (sqlite3_column_int64(st, 1) > f->modified)
+			f->modified = sqlite3_column_int64(st, 1);
+	}
+	sqlite3_reset(st);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return (rc);
+	xasprintf(&text, "%s|%lld|%lld|%lld|%lld|%lld|%lld|%s",
+	    feed_kinds[f->kind], (long long)f->id, (long long)f->from,
+	    (long long)f->to, (long long)f->keep, version,
+	    (long long)r->user->id, role_name(r->user->role));
+	crypto_hash_sha256_init(&h);
+	crypto_hash_sha256_update(&h, (const unsigned char *)text,
+	    strlen(text));
+	crypto_hash_sha256_final(&h, out);
+	free(text);
+	f->etag[0] = '"';
+	sodium_bin2hex(f->etag + 1, 33, out, 16);
+	f->etag[33] = '"';
+	f->etag[34] = '\0';
+	return (SQLITE_OK);
+}
+
+/* Parse an HTTP date (IMF-fixdate); -1 if it is not one. */
+static int
+http_date_parse(const char *s, time_t *out)
+{
+	struct tm	 tm;
+	const char	*end;
+
+	memset(&tm, 0, sizeof tm);
+	end = strptime(s, "%a, %d %b %Y %H:%M:%S GMT", &tm);
+	if (end == NULL || *end != '\0')
+		return (-1);
+	*out = timegm(&tm);
+	return (0);
+}
+
+/* Does an If-None-Match list name etag? */
+static int
+etag_matches(const char *list, const char *etag)
+{
+	const char	*p = list;
+	size_t		 n = strlen(etag);
+
+	while (*p != '\0') {
+		while (*p == ' ' || *p == ',' || *p == '\t')
+			p++;
+		if (*p == '*')
+			return (1);
+		if (strncmp(p, "W/", 2) == 0)
+			p += 2;
+		if (strncmp(p, etag, n) == 0 && (p[n] == '\0' || p[n] == ',' ||
+		    p[n] == ' '))
+			return (1);
+		while (*p != '\0' && *p != ',')
+			p++;
+	}
+	return (0);
+}
+
+/* Is the client's copy current (If-None-Match, else If-Modified-Since)? */
+static int
+feed_fresh(struct req *r, struct feed *f)
+{
+	struct evkeyvalq	*in = evhttp_request_get_input_headers(r->ev);
+	const char		*inm, *ims;
+	time_t			 t;
+
+	if ((inm = evhttp_find_header(in, "If-None-Match")) != NULL)
+		return (etag_matches(inm, f->etag));
+	if ((ims = evhttp_find_header(in, "If-Modified-Since")) != NULL &&
+	    http_date_parse(ims, &t) == 0)
+		return (f->modified <= t);
+	return (0);
+}
+
+/* Add the caching headers every feed answer carries. */
+static void
+feed_headers(struct req *r, struct feed *f)
+{
+	struct evkeyvalq	*out = evhttp_request_get_output_headers(r->ev);
+	struct tm		 tm;
+	char			 date[64], *disp;
+
+	gmtime_r(&f->modified, &tm);
+	strftime(date, sizeof date, "%a, %d %b %Y %H:%M:%S GMT", &tm);
+	evhttp_add_header(out, "ETag", f->etag);
+	evhttp_add_header(out, "Last-Modified", date);
+	evhttp_add_header(out, "Cache-Control", "private, no-cache");
+	xasprintf(&disp, "inline; filename=\"%s%s.ics\"", f->code,
+	    f->kind == FEED_FREEBUSY ? "-freebusy" : "");
+	evhttp_add_header(out, "Content-Disposition", disp);
+	free(disp);
+}
+
+/* "room, site" for LOCATION; the caller frees it. */
+static char *
+feed_location(const char *room, const char *site)
+{
+	char	*s;
+
+	if (room != NULL && *room != '\0')
+		xasprintf(&s, "%s, %s", room, site);
+	else
+		s = xstrdup(site);
+	return (s);
+}
+
+/* Add one reservation row as the viewer may see it. */
+static void
+feed_booking(struct req *r, struct ical *ic, sqlite3_stmt *st)
+{
+	struct ical_event	 e;
+	const char		*status, *purpose, *inst;
+	char			*summary, *desc = NULL, *loc;
+	int			 sees;
+
+#define T(c) ((const char *)sqlite3_column_text(st, (c)))
+	memset(&e, 0, sizeof e);
+	status = T(F_STATUS);
+	sees = auth_sees_booking(r, sqlite3_column_int64(st, F_USER_ID),
+	    sqlite3_column_int64(st, F_INSTRUMENT_ID),
+	    sqlite3_column_int64(st, F_SITE_ID));
+	if (sees) {
+		purpose = *T(F_PURPOSE) != '\0' ? T(F_PURPOSE) : "booking";
+		xasprintf(&summary, "%s: %s (%s)", T(F_INSTRUMENT), purpose,
+		    T(F_USER_NAME));
+		xasprintf(&desc, "Booking #%lld, %s\nInstrument: %s (%s)\n"
+		    "User: %s (%s)\nInstitute: %s (%s)\nPurpose: %s\n"
+		    "Project: %s%s%s", (long long)sqlite3_column_int64(st,
+		    F_ID), status, T(F_INSTRUMENT_NAME), T(F_INSTRUMENT),
+		    T(F_USER_NAME), T(F_LOGIN), T(F_INSTITUTE_NAME),
+		    T(F_INSTITUTE), T(F_PURPOSE), T(F_PROJECT),
+		    *T(F_CANCEL_REASON) != '\0' ? "\nReason: " : "",
+		    T(F_CANCEL_REASON));
+	} else {
+		inst = sqlite3_column_int(st, F_PRIVATE) ? NULL :
+		    T(F_INSTITUTE_NAME);
+		if (inst != NULL)
+			xasprintf(&summary, "%s: busy (%s)", T(F_INSTRUMENT),
+			    inst);
+		else
+			xasprintf(&summary, "%s: busy", T(F_INSTRUMENT));
+		xasprintf(&desc, "Instrument: %s (%s)", T(F_INSTRUMENT_NAME),
+		    T(F_INSTRUMENT));
+	}
+	loc = feed_location(T(F_ROOM), T(F_SITE_NAME));
+	e.uid = T(F_UID);
+	e.start = sqlite3_column_int64(st, F_START);
+	e.end = sqlite3_column_int64(st, F_END);
+	e.zone = T(F_ZONE);
+	e.summary = summary;
+	e.description = desc;
+	e.location = loc;
+	if (strcmp(status, "pending") == 0)
+		e.status = ICAL_EV_TENTATIVE;
+	else if (strcmp(status, "cancelled") == 0 ||
+	    strcmp(status, "rejected") == 0)
+		e.status = ICAL_EV_CANCELLED;
+	else
+		e.status = ICAL_EV_CONFIRMED;
+	e.sequence = sqlite3_column_int64(st, F_SEQUENCE);
+	e.stamp = sqlite3_column_int64(st, F_UPDATED);
+	e.created = sqlite3_column_int64(st, F_CREATED);
+	ical_event(ic, &e);
+	free(summary);
+	free(desc);
+	free(loc);
+#undef T
+}
+
+/* Add the feed's bookings; returns the SQLite result code. */
+static int
+feed_bookings(struct req *r, struct feed *f, struct ical *ic)
+{
+	static const char *const q_instrument = FEED_SELECT
+	    "r.instrument_id = :id" FEED_ORDER;
+	static const char *const q_site = FEED_SELECT
+	    "i.site_id = :id" FEED_ORDER;
+	static const char *const q_institute = FEED_SELECT
+	    "r.institute_id = :id" FEED_ORDER;
+	static const char *const q_user = FEED_SELECT
+	    "r.user_id = :id" FEED_ORDER;
+	static const char *const *const qs[] = {
+		&q_instrument, &q_site, &q_institute, &q_user
+	};
+	sqlite3_stmt	*st;
+	int		 rc;
+
+	st = db_prepare(r->ctx, *qs[f->kind]);
+	db_bind_int(st, ":id", f->id);
+	db_bind_int(st, ":from", f->from);
+	db_bind_int(st, ":to", f->to);
+	db_bind_int(st, ":keep", f->keep);
+	db_bind_int(st, ":max", FEED_EVENTS_MAX);
+	while ((rc = db_step(st)) == SQLITE_ROW)
+		feed_booking(r, ic, st);
+	sqlite3_reset(st);
+	return (rc == SQLITE_DONE ? SQLITE_OK : rc);
+}
+
+/* Add the blackouts of an instrument (and its site) or of a site. */
+static int
+feed_blackouts(struct req *r, struct feed *f, struct ical *ic)
+{
+	static const char *const q_instrument = FEED_BLACKOUTS
+	    "(b.instrument_id = :i OR b.site_id = :s) ORDER BY b.start";
+	static const char *const q_site = FEED_BLACKOUTS
+	    "(b.site_id = :s OR b.instrument_id IN (SELECT id FROM "
+	    "instruments WHERE site_id = :s)) ORDER BY b.start";
+	struct ical_event	 e;
+	sqlite3_stmt		*st;
+	const char		*reason, *code;
+	char			*uid, *summary, *loc;
+	int			 rc;
+
+	st = db_prepare(r->ctx, f->kind == FEED_SITE ? q_site : q_instrument);
+	if (f->kind != FEED_SITE)
+		db_bind_int(st, ":i", f->id);
+	db_bind_int(st, ":s", f->site_id);
+	db_bind_int(st, ":from", f->from);
+	db_bind_int(st, ":to", f->to);
+	while ((rc = db_step(st)) == SQLITE_ROW) {
+		memset(&e, 0, sizeof e);
+		reason = (const char *)sqlite3_column_text(st, 3);
+		code = sqlite3_column_type(st, 5) == SQLITE_NULL ?
+		    (const char *)sqlite3_column_text(st, 9) :
+		    (const char *)sqlite3_column_text(st, 5);
+		xasprintf(&uid, "blackout-%lld@yiqi",
+		    (long long)sqlite3_column_int64(st, 0));
+		xasprintf(&summary, "%s: unavailable%s%s%s", code,
+		    *reason != '\0' ? " (" : "", reason,
+		    *reason != '\0' ? ")" : "");
+		loc = feed_location((const char *)sqlite3_column_text(st, 6),
+		    (const char *)sqlite3_column_text(st, 7));
+		e.uid = uid;
+		e.start = sqlite3_column_int64(st, 1);
+		e.end = sqlite3_column_int64(st, 2);
+		e.zone = (const char *)sqlite3_column_text(st, 8);
+		e.summary = summary;
+		e.description = reason;
+		e.location = loc;
+		e.categories = "BLACKOUT";
+		e.status = ICAL_EV_CONFIRMED;
+		e.stamp = e.created = sqlite3_column_int64(st, 4);
+		ical_event(ic, &e);
+		free(uid);
+		free(summary);
+		free(loc);
+	}
+	sqlite3_reset(st);
+	return (rc == SQLITE_DONE ? SQLITE_OK : rc);
+}
+
+/* Build an instrument's VFREEBUSY: holding bookings and blackouts. */
+static int
+feed_freebusy(struct req *r, struct feed *f, struct ical *ic)
+{
+	static const char *const q =
+	    "SELECT start, \"end\", status = 'pending' FROM reservations "
+	    "WHERE instrument_id = :i AND status IN ('pending', 'confirmed') "
+	    "AND \"end\" > :from AND start < :to ORDER BY start LIMIT :max";
+	static const char *const q_black =
+	    "SELECT start, \"end\" FROM blackouts WHERE (instrument_id = :i OR "
+	    "site_id = :s) AND \"end\" > :from AND start < :to ORDER BY start";
+	sqlite3_stmt	*st;
+	struct span	*busy = NULL;
+	int		*kinds = NULL, rc;
+	size_t		 n = 0, i;
+	char		*uid;
+
+	for (i = 0; i < 2; i++) {
+		st = db_prepare(r->ctx, i == 0 ? q : q_black);
+		db_bind_int(st, ":i", f->id);
+		if (i == 0)
+			db_bind_int(st, ":max", FEED_EVENTS_MAX);
+		else
+			db_bind_int(st, ":s", f->site_id);
+		db_bind_int(st, ":from", f->from);
+		db_bind_int(st, ":to", f->to);
+		while ((rc = db_step(st)) == SQLITE_ROW) {
+			busy = xreallocarray(busy, n + 1, sizeof *busy);
+			kinds = xreallocarray(kinds, n + 1, sizeof *kinds);
+			busy[n].start = sqlite3_column_int64(st, 0);
+			busy[n].end = sqlite3_column_int64(st, 1);
+			kinds[n] = i == 1 ? ICAL_FB_UNAVAILABLE :
+			    sqlite3_column_int(st, 2) ? ICAL_FB_TENTATIVE :
+			    ICAL_FB_BUSY;
+			n++;
+		}
+		sqlite3_reset(st);
+		if (rc != SQLITE_DONE)
+			goto out;
+	}
+	rc = SQLITE_OK;
+	xasprintf(&uid, "freebusy-%s@yiqi", f->code);
+	ical_freebusy(ic, uid, f->modified, f->from, f->to, busy, kinds, n);
+	free(uid);
+out:
+	free(busy);
+	free(kinds);
+	return (rc);
+}
+
+/* Serve one feed of kind: token, scope, window, 304 or the calendar. */
+static void
+feed_serve(struct req *r, enum feed_kind kind)
+{
+	struct feed	 f;
+	struct ical	*ic;
+	char		*text, clen[32];
+	size_t		 len;
+	int		 rc;
+
+	memset(&f, 0, sizeof f);
+	f.kind = kind;
+	if (feed_auth(r) == -1)
+		return;
+	f.code = xstrdup(r->args[0]);
+	if (kind == FEED_INSTRUMENT || kind == FEED_SITE ||
+	    kind == FEED_FREEBUSY) {
+		if (feed_place(r, &f) == -1)
+			goto out;
+	} else if (feed_party(r, &f) == -1)
+		goto out;
+	if (feed_window(r, &f) == -1)
+		goto out;
+	if ((rc = feed_version(r, &f)) != SQLITE_OK) {
+		api_db_error(r, rc);
+		goto out;
+	}
+	feed_headers(r, &f);
+	if (feed_fresh(r, &f)) {
+		api_reply_empty(r, 304);
+		goto out;
+	}
+
+	ic = ical_new(f.name, f.zone != NULL ? f.zone : YIQID_DEFAULT_ZONE,
+	    FEED_REFRESH_MIN);
+	if (kind == FEED_FREEBUSY)
+		rc = feed_freebusy(r, &f, ic);
+	else {
+		rc = feed_bookings(r, &f, ic);
+		if (rc == SQLITE_OK && (kind == FEED_INSTRUMENT ||
+		    kind == FEED_SITE))
+			rc = feed_blackouts(r, &f, ic);
+	}
+	text = ical_finish(ic, &len);
+	if (rc != SQLITE_OK)
+		api_db_error(r, rc);
+	else if (r->method == EVHTTP_REQ_HEAD) {
+		/* evhttp would send the body: send its length only. */
+		snprintf(clen, sizeof clen, "%zu", len);
+		evhttp_add_header(evhttp_request_get_output_headers(r->ev),
+		    "Content-Length", clen);
+		api_reply_data(r, 200, FEED_CTYPE, NULL, 0);
+	} else
+		api_reply_data(r, 200, FEED_CTYPE, text, len);
+	free(text);
+out:
+	feed_free(&f);
+}
+
+static void
+feeds_instrument(struct req *r)
+{
+	feed_serve(r, FEED_INSTRUMENT);
+}
+
+static void
+feeds_site(struct req *r)
+{
+	feed_serve(r, FEED_SITE);
+}
+
+static void
+feeds_institute(struct req *r)
+{
+	feed_serve(r, FEED_INSTITUTE);
+}
+
+static void
+feeds_user(struct req *r)
+{
+	feed_serve(r, FEED_USER);
+}
+
+static void
+feeds_freebusy(struct req *r)
+{
+	feed_serve(r, FEED_FREEBUSY);
+}
+
+/*
+ * The public base of feed URLs: base_url from the configuration, else the
+ * Host the request came to, else the listen address.  The caller frees it.
+ */
+static char *
+feed_base(struct req *r)
+{
+	const char	*host, *p;
+	char		*s;
+	size_t		 n;
+
+	if (r->ctx->cfg.base_url != NULL && *r->ctx->cfg.base_url != '\0') {
+		s = xstrdup(r->ctx->cfg.base_url);
+		n = strlen(s);
+		while (n > 0 && s[n - 1] == '/')
+			s[--n] = '\0';
+		return (s);
+	}
+	host = evhttp_find_header(evhttp_request_get_input_headers(r->ev),
+	    "Host");
+	if (host != NULL && *host != '\0' && strlen(host) <= 255) {
+		for (p = host; *p != '\0'; p++) {
+			if (!isalnum((unsigned char)*p) &&
+			    strchr(".-:[]", *p) == NULL)
+				break;
+		}
+		if (*p == '\0') {
+			xasprintf(&s, "http://%s", host);
+			return (s);
+		}
+	}
+	xasprintf(&s, "http://%s", r->ctx->cfg.listen);
+	return (s);
+}
+
+/*
+ * The id and institute code of the user the path names, if the caller may
+ * act on it (an admin, or that user); else replies 403/404 and returns 0.
+ */
+static int64_t
+feed_token_target(struct req *r, char **institute)
+{
+	static const char *const q =
+	    "SELECT u.id, i.code FROM users u JOIN institutes i ON "
+	    "i.id = u.institute_id WHERE u.login = :l";
+	sqlite3_stmt	*st;
+	int64_t		 id = 0;
+
+	if (r->user->role != ROLE_ADMIN &&
+	    strcmp(r->args[0], r->user->login) != 0) {
+		api_error(r, 403, "forbidden", "only an admin or that user may "
+		    "do this");
+		return (0);
+	}
+	st = db_prepare(r->ctx, q);
+	db_bind_text(st, ":l", r->args[0]);
+	if (db_step(st) == SQLITE_ROW) {
+		id = sqlite3_column_int64(st, 0);
+		if (institute != NULL)
+			*institute = db_text(st, 1);
+	}
+	sqlite3_reset(st);
+	if (id == 0)
+		api_error(r, 404, "not_found", "no such user: %s", r->args[0]);
+	return (id);
+}
+
+/* Revoke the user's live feed tokens; *n says how many.  SQLite code. */
+static int
+feed_token_kill(struct req *r, int64_t uid, int *n)
+{
+	static const char *const q =
+	    "UPDATE tokens SET revoked = :now WHERE user_id = :u AND "
+	    "kind = 'feed' AND revoked IS NULL";
+	sqlite3_stmt	*st;
+	int		 rc;
+
+	st = db_prepare(r->ctx, q);
+	db_bind_int(st, ":now", db_now(r->ctx));
+	db_bind_int(st, ":u", uid);
+	rc = db_step(st);
+	sqlite3_reset(st);
+	*n = sqlite3_changes(r->ctx->db);
+	return (rc == SQLITE_DONE ? SQLITE_OK : rc);
+}
+
+static void
+feeds_token_new(struct req *r)
+{
+	static const char *const q =
+	    "INSERT INTO tokens (user_id, kind, hash, label, created) "
+	    "VALUES (:u, 'feed', :h, 'feed', :now)";
+	sqlite3_stmt	*st;
+	unsigned char	 hash[32];
+	char		*token = NULL, *institute = NULL, *base, *a, *b;
+	int64_t		 uid;
+	int		 rc, n = 0;
+
+	if ((uid = feed_token_target(r, &institute)) == 0)
+		return;
+	if ((rc = db_begin(r->ctx)) != SQLITE_OK) {
+		api_db_error(r, rc);
+		free(institute);
+		return;
+	}
+	token = token_new();
+	token_hash(token, hash);
+	if ((rc = feed_token_kill(r, uid, &n)) == SQLITE_OK) {
+		st = db_prepare(r->ctx, q);
+		db_bind_int(st, ":u", uid);
+		db_bind_blob(st, ":h", hash, sizeof hash);
+		db_bind_int(st, ":now", db_now(r->ctx));
+		rc = db_step(st);
+		sqlite3_reset(st);
+		if (rc == SQLITE_DONE)
+			rc = SQLITE_OK;
+	}
+	if (rc != SQLITE_OK || (rc = db_audit(r->ctx, r->user->id, n > 0 ?
+	    "feed_token.rotate" : "feed_token.create", "user", r->args[0],
+	    NULL)) != SQLITE_OK || (rc = db_commit(r->ctx)) != SQLITE_OK) {
+		db_rollback(r->ctx);
+		api_db_error(r, rc);
+		goto out;
+	}
+	base = feed_base(r);
+	xasprintf(&a, "%s/feeds/users/%s.ics?token=%s", base, r->args[0],
+	    token);
+	xasprintf(&b, "%s/feeds/institutes/%s.ics?token=%s", base, institute,
+	    token);
+	api_reply(r, 201, json_pack("{s:s,s:s,s:b,s:{s:s,s:s}}", "token",
+	    token, "base", base, "rotated", n > 0, "urls", "user", a,
+	    "institute", b));
+	free(a);
+	free(b);
+	free(base);
+out:
+	sodium_memzero(token, strlen(token));
+	free(token);
+	free(institute);
+}
+
+static void
+feeds_token_revoke(struct req *r)
+{
+	int64_t	uid;
+	int	rc, n = 0;
+
+	if ((uid = feed_token_target(r, NULL)) == 0)
+		return;
+	if ((rc = db_begin(r->ctx)) != SQLITE_OK) {
+		api_db_error(r, rc);
+		return;
+	}
+	if ((rc = feed_token_kill(r, uid, &n)) != SQLITE_OK ||
+	    (n > 0 && (rc = db_audit(r->ctx, r->user->id, "feed_token.revoke",
+	    "user", r->args[0], NULL)) != SQLITE_OK) ||
+	    (rc = db_commit(r->ctx)) != SQLITE_OK) {
+		db_rollback(r->ctx);
+		api_db_error(r, rc);
+		return;
+	}
+	if (n == 0)
+		api_error(r, 404, "not_found", "%s has no feed token",
+		    r->args[0]);
+	else
+		api_reply_empty(r, 204);
+}
