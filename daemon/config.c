@@ -52,6 +52,7 @@ static const struct config_key config_keys[] = {
 	{ "base_url", set_string, offsetof(struct config, base_url), 0, 0 },
 	{ "busy_timeout", set_int, offsetof(struct config, busy_timeout), 0, 60000 },
 	{ "database", set_string, offsetof(struct config, database), 0, 0 },
+	{ "late_cancel_hours", set_int, offsetof(struct config, late_cancel_hours), 0, 24 * 365 },
 	{ "listen", set_listen, offsetof(struct config, listen), 0, 0 },
 	{ "log_level", set_level, 0, 0, 0 },
 	{ "log_target", set_target, 0, 0, 0 },
@@ -80,6 +81,7 @@ config_defaults(struct config *cfg)
 	cfg->poll_interval = 3600;
 	cfg->synchronous = 2;
 	cfg->busy_timeout = 100;
+	cfg->late_cancel_hours = 24;
 }
 
 /* Free what the configuration owns. */

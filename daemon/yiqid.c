@@ -92,6 +92,7 @@ on_hup(evutil_socket_t sig, short events, void *arg)
 	ctx->cfg.max_headers = cfg.max_headers;
 	ctx->cfg.timeout = cfg.timeout;
 	ctx->cfg.poll_interval = cfg.poll_interval;
+	ctx->cfg.late_cancel_hours = cfg.late_cancel_hours;
 	evhttp_set_max_body_size(ctx->http, cfg.max_body);
 	evhttp_set_max_headers_size(ctx->http, cfg.max_headers);
 	evhttp_set_timeout(ctx->http, cfg.timeout);
@@ -201,6 +202,7 @@ serve_cleanup(struct yiqid *ctx)
 		event_free(ctx->ev_sigint);
 	if (ctx->ev_sighup != NULL)
 		event_free(ctx->ev_sighup);
+	reports_stop(ctx);
 	if (ctx->http != NULL)
 		evhttp_free(ctx->http);
 	db_close(ctx);
