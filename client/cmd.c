@@ -49,6 +49,7 @@ const struct cmd_entry *cmd_table[] = {
 	&cmd_login_entry,
 	&cmd_move_entry,
 	&cmd_reject_entry,
+	&cmd_report_entry,
 	&cmd_show_entry,
 	&cmd_show_booking_entry,
 	&cmd_sites_entry,

@@ -212,6 +212,13 @@ http_request_raw(struct client *c, const char *method, const char *path,
 		goto out;
 	}
 
+	if (c->want_text && *status >= 200 && *status < 300) {
+		c->text = buf.data;	/* CSV, HTML: handed over as it is */
+		c->textlen = buf.len;
+		buf.data = NULL;
+		rc = 0;
+		goto out;
+	}
 	if (buf.len != 0) {
 		*response = json_loadb(buf.data, buf.len, 0, &error);
 		if (*response == NULL && *status < 400) {

@@ -74,6 +74,10 @@ struct client {
 	const char	*clash_hint;	/* "Book that instead with" ... */
 	int		 login;		/* running yiqi login */
 	time_t		 now;
+
+	int		 want_text;	/* keep a 2xx answer as text ... */
+	char		*text;		/* ... here (the caller frees it) */
+	size_t		 textlen;
 };
 
 /* One command (or admin action): what it is called and how it runs. */
@@ -149,6 +153,7 @@ extern const struct cmd_entry cmd_list_entry;
 extern const struct cmd_entry cmd_login_entry;
 extern const struct cmd_entry cmd_move_entry;
 extern const struct cmd_entry cmd_reject_entry;
+extern const struct cmd_entry cmd_report_entry;
 extern const struct cmd_entry cmd_show_entry;
 extern const struct cmd_entry cmd_show_booking_entry;
 extern const struct cmd_entry cmd_sites_entry;

@@ -43,6 +43,7 @@ static const struct route *const route_tables[] = {
 	api_feeds_routes,
 	api_ical_import_routes,
 	api_calendars_routes,
+	api_reports_routes,
 };
 
 static void	http_dispatch(struct evhttp_request *, void *);
@@ -355,6 +356,8 @@ http_dispatch(struct evhttp_request *ev, void *arg)
 	if (req_read_body(r, rt->flags) == -1)
 		goto done;
 	rt->handler(r);
+	if (r->deferred && !r->replied)
+		return;		/* the handler answers later: req_finish() */
 	if (!r->replied) {
 		log_warnx("%s %s: handler sent no reply", method_name(r->method),
 		    r->path);
@@ -404,7 +407,21 @@ req_free(struct req *r)
 	free(r->raw);
 	free(r->path);
 	user_free(r->user);
+	if (r->gone)
+		evhttp_request_free(r->ev);
 	free(r);
+}
+
+/* Free a deferred request once it has been answered. */
+void
+req_finish(struct req *r)
+{
+	if (!r->replied) {
+		log_warnx("%s: deferred request %s finished with no reply",
+		    __func__, r->path);
+		api_error(r, 500, "internal", "internal error");
+	}
+	req_free(r);
 }
 
 static void
@@ -419,6 +436,11 @@ reply_buffer(struct req *r, int status, const char *ctype, const char *data,
 	}
 	r->replied = 1;
 	r->status = status;
+	if (r->deferred && evhttp_request_get_connection(r->ev) == NULL) {
+		/* evhttp let go of it when the client left; we free it. */
+		r->gone = 1;
+		return;
+	}
 	evhttp_add_header(evhttp_request_get_output_headers(r->ev),
 	    "Content-Type", ctype);
 	if ((buf = evbuffer_new()) == NULL)
@@ -455,6 +477,14 @@ api_reply(struct req *r, int status, json_t *j)
 	reply_buffer(r, status, "application/json; charset=utf-8", text,
 	    strlen(text));
 	free(text);
+}
+
+/* Reply with a text body of this content type (the data stays ours). */
+void
+api_reply_text(struct req *r, int status, const char *ctype, const char *data,
+    size_t len)
+{
+	reply_buffer(r, status, ctype, data, len);
 }
 
 /* Reply with no body (204). */

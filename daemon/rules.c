@@ -523,3 +523,47 @@ free_spans(const struct rules *r, const char *zone, time_t from, time_t to,
 	}
 	return (n);
 }
+
+/* Open seconds of one week position range [0, pos) of the schedule. */
+static long
+hours_open_before(const struct hours *h, long pos)
+{
+	long	sum = 0, a, b;
+	int	i;
+
+	for (i = 0; i < h->n; i++) {
+		a = h->open[i].from * 60L;
+		b = h->open[i].to * 60L;
+		if (pos <= a)
+			continue;
+		sum += (pos < b ? pos : b) - a;
+	}
+	return (sum);
+}
+
+/* Open seconds from a fixed Monday 00:00 (1970-01-05) to local time l. */
+static int64_t
+hours_open_cumulative(const struct hours *h, int64_t l)
+{
+	int64_t	x = l - 4 * 86400, weeks;
+
+	weeks = x >= 0 ? x / WEEK_SEC : -((-x + WEEK_SEC - 1) / WEEK_SEC);
+	return (weeks * hours_open_before(h, WEEK_SEC) +
+	    hours_open_before(h, (long)(x - weeks * WEEK_SEC)));
+}
+
+/*
+ * How many seconds of the UTC interval [from, to) lie inside the opening
+ * hours, for a zone whose offset is off seconds east all through it (the
+ * caller splits an interval at the zone's offset changes).
+ */
+int64_t
+hours_open_seconds(const struct hours *h, int off, time_t from, time_t to)
+{
+	if (to <= from)
+		return (0);
+	if (h->always)
+		return ((int64_t)(to - from));
+	return (hours_open_cumulative(h, (int64_t)to + off) -
+	    hours_open_cumulative(h, (int64_t)from + off));
+}

@@ -210,6 +210,7 @@ serve_cleanup(struct yiqid *ctx)
 	if (ctx->ev_sighup != NULL)
 		event_free(ctx->ev_sighup);
 	calpoll_stop(ctx);
+	reports_stop(ctx);
 	if (ctx->http != NULL)
 		evhttp_free(ctx->http);
 	db_close(ctx);

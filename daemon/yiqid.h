@@ -96,6 +96,7 @@ struct yiqid {
 	struct event		*ev_workflow;	/* the no-show sweep (workflow.c) */
 
 	struct calpoll		*calpoll;	/* external calendars */
+	struct report_pool	*reports;	/* report worker threads */
 };
 
 enum role {
@@ -131,6 +132,8 @@ struct req {
 	struct timeval		 t0;
 	int			 status;	/* reply status, once replied */
 	int			 replied;
+	int			 deferred;	/* answered later, then req_finish() */
+	int			 gone;		/* the client left before the reply */
 };
 
 /* Route flags. */
@@ -252,6 +255,7 @@ int	 find_slot(const struct rules *, const char *, time_t, long,
 	    const struct span *, size_t, time_t, time_t, struct span *);
 size_t	 free_spans(const struct rules *, const char *, time_t, time_t,
 	    const struct span *, size_t, time_t, struct span *, size_t);
+int64_t	 hours_open_seconds(const struct hours *, int, time_t, time_t);
 
 /* db.c */
 int	 db_open(struct yiqid *, const char *, char **);
@@ -304,6 +308,8 @@ void	 api_error_json(struct req *, int, const char *, json_t *, const char *,
 void	 api_db_error(struct req *, int);
 void	 api_reply_data(struct req *, int, const char *, const char *, size_t);
 const char *req_query(struct req *, const char *);
+void	 api_reply_text(struct req *, int, const char *, const char *, size_t);
+void	 req_finish(struct req *);
 
 /* input.c */
 int	 in_fields(struct req *, json_t *, const char *const *);
@@ -379,6 +385,94 @@ int	 recur_expand(const char *, const char *, time_t, size_t, time_t **,
 extern const struct route api_qualifications_routes[];
 int	 qualification_check(struct yiqid *, int64_t, int64_t, time_t,
 	    char **);
+/* report.c */
+enum report_by {
+	REPORT_BY_INSTRUMENT = 0,
+	REPORT_BY_SITE,
+	REPORT_BY_INSTITUTE,
+	REPORT_BY_CATEGORY,
+	REPORT_BY_DISTRICT
+};
+enum report_format {
+	REPORT_JSON = 0,
+	REPORT_CSV,
+	REPORT_HTML
+};
+/* A zone's UTC offsets over a period: off[i] holds from t[i] on. */
+struct tzmap {
+	char		*zone;
+	int		 n;
+	time_t		*t;
+	int		*off;
+};
+/* What a report covers; built on the loop thread, read by the worker. */
+struct report_params {
+	time_t		 from, to;
+	char		*from_text, *to_text;	/* as the answer shows them */
+	enum report_by	 by;
+	enum report_format format;
+	char		*site;			/* site code, or NULL */
+	char		*category;		/* category, or NULL */
+	int64_t		*sites;			/* covered site ids ... */
+	size_t		 nsites;		/* ... if restricted */
+	int		 restricted;
+	long		 late_cancel;		/* seconds */
+	struct tzmap	*zones;
+	size_t		 nzones;
+};
+const char *report_by_name(enum report_by);
+int	 report_by_parse(const char *, enum report_by *);
+void	 tzmap_build(struct tzmap *, const char *, time_t, time_t);
+void	 report_params_free(struct report_params *);
+int	 report_run(sqlite3 *, const struct report_params *,
+	    volatile int *, char **, size_t *, char **);
+const char *report_content_type(enum report_format);
+
+/* The figures of one group: seconds and counts, money in fen. */
+struct report_figs {
+	int64_t		avail_s, booked_s, used_s, external_s, cross_s;
+	int64_t		charges, bookings, cancellations, late, no_shows;
+};
+/* One row of a report: a group's key (borrowed) and its figures. */
+struct report_row {
+	const char		*key;
+	int			 has_avail;	/* 0: available_h is null */
+	struct report_figs	 f;
+};
+/* What the users of payer owe the owners in payee (level 0 district, 1 institute). */
+struct report_pair {
+	int		 level;
+	const char	*payer, *payee;
+	int64_t		 bookings, booked_s, charges;
+};
+/* Booked seconds of one instrument by local weekday (Monday 0) and hour. */
+struct report_heat {
+	const char	*code;
+	int64_t		 booked_s;
+	int64_t		 cell[7][24];
+};
+/* A computed report; the rows point into data that report.c owns. */
+struct report {
+	const struct report_params *p;
+	struct report_row	*groups;
+	size_t			 ngroups;
+	struct report_row	 totals;
+	struct report_pair	*pairs;
+	size_t			 npairs;
+	struct report_row	*sites, *categories;	/* for the charts */
+	size_t			 nsites, ncategories;
+	struct report_heat	*heat;			/* busiest first */
+	size_t			 nheat;
+	size_t			 ninstruments;
+};
+
+/* report-html.c */
+char	*report_html(const struct report *, size_t *);
+char	*report_num(double);
+
+/* api-reports.c */
+extern const struct route api_reports_routes[];
+void	 reports_stop(struct yiqid *);
 
 /* demo.c */
 int	 demo_load(struct yiqid *, char **);

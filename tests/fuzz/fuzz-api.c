@@ -57,6 +57,10 @@ static const struct target {
 	{ "GET", "/api/v1/instruments/FZ-1/availability?", NULL },
 	{ "GET", "/api/v1/availability?", NULL },
 	{ "GET", "/api/v1/instruments?", NULL },
+	{ "POST", "/api/v1/blackouts/import?instrument=FZ-1", "text/calendar" },
+	{ "POST", "/api/v1/qualifications", "application/json" },
+	{ "GET", "/api/v1/reports/utilisation?", NULL },
+	{ "GET", "/feeds/instruments/FZ-1.ics?", NULL },
 };
 #define NTARGETS	(sizeof targets / sizeof targets[0])
 
