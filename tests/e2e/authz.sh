@@ -129,6 +129,25 @@ for who in $WHO; do
 	is "POST /api/v1/import/instruments as $who" "$got" "$want"
 done
 
+# A feed token opens feeds only: every API route answers 401 to it.
+api POST /api/v1/users/mem/feed-token '{}'
+FEED=$(jq -r .token "$T/body")
+check "a feed token for mem" [ -n "$FEED" ] && [ "$FEED" != null ]
+for route in "GET /api/v1/me" "GET /api/v1/instruments" "GET /api/v1/reservations" \
+    "GET /api/v1/reservations/$RA" "POST /api/v1/reservations" "GET /api/v1/users/mem" \
+    "POST /api/v1/users/mem/tokens" "GET /api/v1/audit"; do
+	set -- $route
+	got=$(curl -s -o /dev/null -w '%{http_code}' -X "$1" -H "Authorization: Bearer $FEED" \
+	    -H 'Content-Type: application/json' ${2:+--data-binary "{}"} "$SERVER$2")
+	is "$route with a feed token: 401" "$got" 401
+done
+got=$(curl -s -o /dev/null -w '%{http_code}' "$SERVER/feeds/users/mem.ics?token=$FEED")
+is "the feed token opens mem's feed" "$got" 200
+got=$(curl -s -o /dev/null -w '%{http_code}' "$SERVER/feeds/users/mem.ics?token=$MEM")
+is "an API token does not open a feed" "$got" 401
+got=$(curl -s -o /dev/null -w '%{http_code}' "$SERVER/feeds/users/mem2.ics?token=$FEED")
+check "mem's feed token does not open mem2's feed ($got)" [ "$got" = 403 ] || [ "$got" = 404 ] || [ "$got" = 401 ]
+
 # What each identity sees of another's booking (SPEC §4).
 for who in mem mgra mgrb pms1 pms2 admin; do
 	TOKEN=$(tok $who) api GET "/api/v1/reservations/$RA"
