@@ -4,7 +4,8 @@
  * Times without an offset are read in the instrument's zone and sent as
  * RFC 3339 with that zone's offset; a --duration is sent as ISO 8601.
  * --repeat and --skip-conflicts are passed through for recurring bookings,
- * whose answer is {"series", "items", "skipped"}.
+ * whose answer is {"series", "items", "skipped"}; --usage-type is passed
+ * through for the server to check.
  */
 
 #include "yiqi.h"
@@ -20,7 +21,8 @@ enum {
 	OPT_BOOK_PURPOSE,
 	OPT_BOOK_REPEAT,
 	OPT_BOOK_SKIP_CONFLICTS,
-	OPT_BOOK_START
+	OPT_BOOK_START,
+	OPT_BOOK_USAGE_TYPE
 };
 
 static const struct option cmd_book_options[] = {
@@ -32,6 +34,7 @@ static const struct option cmd_book_options[] = {
 	{ "repeat", required_argument, NULL, OPT_BOOK_REPEAT },
 	{ "skip-conflicts", no_argument, NULL, OPT_BOOK_SKIP_CONFLICTS },
 	{ "start", required_argument, NULL, OPT_BOOK_START },
+	{ "usage-type", required_argument, NULL, OPT_BOOK_USAGE_TYPE },
 	{ NULL, 0, NULL, 0 }
 };
 
@@ -43,7 +46,8 @@ const struct cmd_entry cmd_book_entry = {
 	.about = "book an instrument",
 	.usage = "INSTRUMENT --start T (--end T | --duration D) [--purpose TEXT] "
 	    "[--project P]\n            [--for LOGIN] [--repeat RRULE] "
-	    "[--skip-conflicts]",
+	    "[--skip-conflicts]\n            [--usage-type research|teaching|"
+	    "service|open]",
 	.help =
 	    "  INSTRUMENT        the instrument code, e.g. HC-ICPMS-01\n"
 	    "  --start T         when the booking starts\n"
@@ -56,6 +60,10 @@ const struct cmd_entry cmd_book_entry = {
 	    "  --skip-conflicts  with --repeat, book the free occurrences and "
 	    "list the\n"
 	    "                    others instead of booking none\n"
+	    "  --usage-type U    research (default), teaching, service "
+	    "(testing for\n"
+	    "                    others) or open (open use), as reports count "
+	    "it\n"
 	    "\n"
 	    "A time without an offset is read in the instrument's time zone.  "
 	    "If the\nslot is taken (exit 3), the next free slot of the same "
@@ -109,7 +117,7 @@ cmd_book_exec(struct client *c, const struct cmd_entry *e, int argc,
 	struct zone_ref	 zr;
 	const char	*start = NULL, *end = NULL, *duration = NULL;
 	const char	*purpose = NULL, *project = NULL, *user = NULL;
-	const char	*repeat = NULL;
+	const char	*repeat = NULL, *usage = NULL;
 	json_t		*body = NULL, *resp;
 	time_t		 t0, t1;
 	long		 secs = 0;
@@ -142,6 +150,9 @@ cmd_book_exec(struct client *c, const struct cmd_entry *e, int argc,
 			break;
 		case OPT_BOOK_START:
 			start = optarg;
+			break;
+		case OPT_BOOK_USAGE_TYPE:
+			usage = optarg;
 			break;
 		default:
 			return (cmd_usage(e, NULL));
@@ -198,6 +209,8 @@ cmd_book_exec(struct client *c, const struct cmd_entry *e, int argc,
 		json_object_set_new(body, "repeat", json_string(repeat));
 	if (skip)
 		json_object_set_new(body, "skip_conflicts", json_true());
+	if (usage != NULL)
+		json_object_set_new(body, "usage_type", json_string(usage));
 
 	c->clash_hint = "Book that instead with";
 	if ((rc = api_call(c, "POST", "/reservations", body, &resp)) != 0)

@@ -41,8 +41,8 @@ const struct cmd_entry cmd_report_entry = {
 	.about = "utilisation report for park managers: hours, sharing, "
 	    "charges, settlement",
 	.usage = "[--from T] [--to T] [--by instrument|site|institute|category|"
-	    "district]\n            [--site S] [--category C] "
-	    "[--format table|csv|json|html] [-o FILE]",
+	    "district|owner]\n            [--site S] [--category C] "
+	    "[--format table|csv|json|html|evaluation] [-o FILE]",
 	.help =
 	    "  --from T          start of the period (default: the 1st of this "
 	    "month)\n"
@@ -52,10 +52,14 @@ const struct cmd_entry cmd_report_entry = {
 	    "given)\n"
 	    "  --by G            group by instrument (default), site, "
 	    "institute (the\n"
-	    "                    users'), category or district\n"
+	    "                    users'), category, district or owner "
+	    "(institute)\n"
 	    "  --site S          only the instruments at site S\n"
 	    "  --category C      only the instruments of category C\n"
-	    "  --format F        table (default), csv, json or html\n"
+	    "  --format F        table (default), csv, json, html or evaluation "
+	    "(CSV,\n"
+	    "                    one row per instrument for the annual "
+	    "evaluation)\n"
 	    "  -o FILE           write the report to FILE instead of standard "
 	    "output\n",
 	.shortopts = "o:",
@@ -216,7 +220,8 @@ cmd_report_exec(struct client *c, const struct cmd_entry *e, int argc,
     char **argv)
 {
 	static const char *const bys[] = {
-		"instrument", "site", "institute", "category", "district", NULL
+		"instrument", "site", "institute", "category", "district",
+		"owner", NULL
 	};
 	struct zone_ref	 zr;
 	const char	*from = NULL, *to = NULL, *by = NULL, *category = NULL;
@@ -262,11 +267,12 @@ cmd_report_exec(struct client *c, const struct cmd_entry *e, int argc,
 	}
 	if (by != NULL && bys[i] == NULL)
 		return (cmd_usage(e, "--by must be instrument, site, institute, "
-		    "category or district"));
+		    "category, district or owner"));
 	if (strcmp(format, "table") != 0 && strcmp(format, "csv") != 0 &&
-	    strcmp(format, "json") != 0 && strcmp(format, "html") != 0)
-		return (cmd_usage(e, "--format must be table, csv, json or "
-		    "html"));
+	    strcmp(format, "json") != 0 && strcmp(format, "html") != 0 &&
+	    strcmp(format, "evaluation") != 0)
+		return (cmd_usage(e, "--format must be table, csv, json, html "
+		    "or evaluation"));
 	if ((from != NULL && cmd_time_check(c, "--from", from) != 0) ||
 	    (to != NULL && cmd_time_check(c, "--to", to) != 0))
 		return (YIQI_EXIT_USAGE);
@@ -281,7 +287,8 @@ cmd_report_exec(struct client *c, const struct cmd_entry *e, int argc,
 		http_query(&path, "site", zr.site);
 	if (category != NULL)
 		http_query(&path, "category", category);
-	if (strcmp(format, "csv") == 0 || strcmp(format, "html") == 0) {
+	if (strcmp(format, "csv") == 0 || strcmp(format, "html") == 0 ||
+	    strcmp(format, "evaluation") == 0) {
 		http_query(&path, "format", format);
 		c->want_text = 1;
 	}

@@ -23,6 +23,7 @@
 #include "yiqid.h"
 
 #define RATE_MAX	100000000LL	/* fen per hour: 1 000 000 CNY */
+#define VALUE_MAX	10000000000000LL /* fen: 100 000 000 000 CNY */
 
 enum ifield_type {
 	IF_CODE,
@@ -33,7 +34,8 @@ enum ifield_type {
 	IF_STATUS,
 	IF_INT,
 	IF_BOOL,
-	IF_HOURS
+	IF_HOURS,
+	IF_DATE		/* YYYY-MM-DD, or '' */
 };
 
 /* One column of an instrument. */
@@ -70,6 +72,10 @@ static const struct ifield ifields[] = {
 	{ "requires_qualification", IF_BOOL, 1, 1, 0, 1, 0, NULL },
 	{ "rate_internal", IF_INT, 1, 1, 0, RATE_MAX, 0, NULL },
 	{ "rate_external", IF_INT, 1, 1, 0, RATE_MAX, 0, NULL },
+	{ "purchase_value", IF_INT, 0, 0, 0, VALUE_MAX, 0, NULL },
+	{ "acquisition_date", IF_DATE, 0, 0, 0, 0, 0, "" },
+	{ "classification_code", IF_TEXT, 0, 0, 0, 0, 0, "" },
+	{ "responsible_person", IF_TEXT, 0, 0, 0, 0, 0, "" },
 };
 #define NIFIELDS	((int)(sizeof ifields / sizeof ifields[0]))
 
@@ -114,7 +120,9 @@ static const char *const q_load =
     "i.room, o.code, i.status, i.description, i.granularity_min, "
     "i.min_duration_min, i.max_duration_min, i.advance_days, i.buffer_min, "
     "i.opening_hours, i.requires_approval, i.requires_qualification, "
-    "i.rate_internal, i.rate_external, s.timezone, i.site_id, i.owner_id "
+    "i.rate_internal, i.rate_external, i.purchase_value, "
+    "i.acquisition_date, i.classification_code, i.responsible_person, "
+    "s.timezone, i.site_id, i.owner_id "
     "FROM instruments i JOIN sites s ON s.id = i.site_id "
     "JOIN institutes o ON o.id = i.owner_id WHERE i.id = :id";
 
@@ -123,11 +131,14 @@ static const char *const q_insert =
     "site_id, room, owner_id, status, description, granularity_min, "
     "min_duration_min, max_duration_min, advance_days, buffer_min, "
     "opening_hours, requires_approval, requires_qualification, "
-    "rate_internal, rate_external, created, updated) VALUES (:code, :name, "
-    ":category, :manufacturer, :model, :site, :room, :owner, :status, "
-    ":description, :granularity_min, :min_duration_min, :max_duration_min, "
-    ":advance_days, :buffer_min, :opening_hours, :requires_approval, "
-    ":requires_qualification, :rate_internal, :rate_external, :now, :now)";
+    "rate_internal, rate_external, purchase_value, acquisition_date, "
+    "classification_code, responsible_person, created, updated) VALUES "
+    "(:code, :name, :category, :manufacturer, :model, :site, :room, :owner, "
+    ":status, :description, :granularity_min, :min_duration_min, "
+    ":max_duration_min, :advance_days, :buffer_min, :opening_hours, "
+    ":requires_approval, :requires_qualification, :rate_internal, "
+    ":rate_external, :purchase_value, :acquisition_date, "
+    ":classification_code, :responsible_person, :now, :now)";
 
 static const char *const q_update =
     "UPDATE instruments SET code = :code, name = :name, category = :category, "
@@ -140,6 +151,9 @@ static const char *const q_update =
     "requires_approval = :requires_approval, "
     "requires_qualification = :requires_qualification, "
     "rate_internal = :rate_internal, rate_external = :rate_external, "
+    "purchase_value = :purchase_value, acquisition_date = :acquisition_date, "
+    "classification_code = :classification_code, "
+    "responsible_person = :responsible_person, "
     "updated = :now WHERE id = :id";
 
 static int
@@ -247,6 +261,25 @@ instrument_column(const char *name)
 static int
 fail(char **field, char **cause, const char *name, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
+
+/* Is s a real calendar date written YYYY-MM-DD (years 1900 to 9999)? */
+static int
+date_ok(const char *s)
+{
+	static const int days[] = {
+		31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31
+	};
+	int	y, m, d, n, leap;
+
+	if (strlen(s) != 10 || s[4] != '-' || s[7] != '-' ||
+	    strspn(s, "0123456789-") != 10 ||
+	    sscanf(s, "%4d-%2d-%2d%n", &y, &m, &d, &n) != 3 || n != 10)
+		return (0);
+	if (y < 1900 || m < 1 || m > 12 || d < 1)
+		return (0);
+	leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+	return (d <= days[m - 1] + (m == 2 && leap));
+}
 
 /* Set *field and *cause (allocated) and return 400. */
 static int
@@ -390,6 +423,11 @@ take_text(struct yiqid *ctx, const struct ifield *f, const char *name,
 		if (statuses[i] == NULL)
 			return (fail(field, cause, name, "%s must be active, "
 			    "maintenance or retired", name));
+		break;
+	case IF_DATE:
+		if (*s != '\0' && !date_ok(s))
+			return (fail(field, cause, name, "%s must be a date "
+			    "YYYY-MM-DD", name));
 		break;
 	case IF_HOURS:
 		if (hours_parse(s, &h, &why) == -1) {

@@ -250,8 +250,8 @@ parse_filters(struct req *r, struct report_params *p, char **zone)
 	if ((v = req_query(r, "by")) != NULL &&
 	    report_by_parse(v, &p->by) == -1) {
 		api_error_json(r, 400, "bad_request", json_pack("{s:s}", "field",
-		    "by"), "by must be instrument, site, institute, category or "
-		    "district");
+		    "by"), "by must be instrument, site, institute, category, "
+		    "district or owner");
 		return (-1);
 	}
 	if ((v = req_query(r, "format")) == NULL || strcmp(v, "json") == 0)
@@ -260,9 +260,17 @@ parse_filters(struct req *r, struct report_params *p, char **zone)
 		p->format = REPORT_CSV;
 	else if (strcmp(v, "html") == 0)
 		p->format = REPORT_HTML;
+	else if (strcmp(v, "evaluation") == 0)
+		p->format = REPORT_EVALUATION;
 	else {
 		api_error_json(r, 400, "bad_request", json_pack("{s:s}", "field",
-		    "format"), "format must be json, csv or html");
+		    "format"), "format must be json, csv, html or evaluation");
+		return (-1);
+	}
+	if (p->format == REPORT_EVALUATION && p->by != REPORT_BY_INSTRUMENT) {
+		api_error_json(r, 400, "bad_request", json_pack("{s:s}", "field",
+		    "by"), "the evaluation has one row per instrument: by must "
+		    "be instrument");
 		return (-1);
 	}
 	if ((v = req_query(r, "category")) != NULL && *v != '\0')
@@ -359,7 +367,8 @@ build_params(struct req *r, struct report_params *p)
 	}
 	p->from_text = time_format(p->from, zone);
 	p->to_text = time_format(p->to, zone);
-	p->late_cancel = r->ctx->cfg.late_cancel_hours * 3600L;
+	p->baseline_hours = r->ctx->cfg.report_baseline_hours;
+	p->saturated_hours = r->ctx->cfg.report_saturated_hours;
 	covered_sites(r, p);
 	build_zones(r, p);
 	free(zone);

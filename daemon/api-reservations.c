@@ -42,7 +42,7 @@
 	"r.project, r.series_id, r.created, r.updated, r.sequence, " \
 	"r.checked_in, r.checked_out, r.affected_by_blackout, " \
 	"r.cancel_reason, r.user_id, r.instrument_id, i.site_id, " \
-	"r.late_cancellation " \
+	"r.late_cancellation, r.usage_type " \
 	"FROM reservations r JOIN instruments i ON i.id = r.instrument_id " \
 	"JOIN sites s ON s.id = i.site_id JOIN users u ON u.id = r.user_id " \
 	"JOIN institutes ins ON ins.id = r.institute_id "
@@ -51,7 +51,7 @@ enum {
 	C_INSTITUTE_NAME, C_PRIVATE, C_START, C_END, C_STATUS, C_PURPOSE,
 	C_PROJECT, C_SERIES, C_CREATED, C_UPDATED, C_SEQUENCE, C_CHECKED_IN,
 	C_CHECKED_OUT, C_AFFECTED, C_CANCEL_REASON, C_USER_ID,
-	C_INSTRUMENT_ID, C_SITE_ID, C_LATE
+	C_INSTRUMENT_ID, C_SITE_ID, C_LATE, C_USAGE_TYPE
 };
 
 static void	api_reservations_create(struct req *);
@@ -160,6 +160,7 @@ reservation_json(struct req *r, sqlite3_stmt *st)
 	json_object_set_new(j, "cancel_reason", col_text(st, C_CANCEL_REASON));
 	json_object_set_new(j, "late_cancellation",
 	    json_boolean(sqlite3_column_int(st, C_LATE)));
+	json_object_set_new(j, "usage_type", col_text(st, C_USAGE_TYPE));
 	json_object_set_new(j, "redacted", json_false());
 	return (j);
 }
@@ -482,6 +483,7 @@ struct booking {
 	const char	*purpose;
 	const char	*project;
 	int64_t		 series;	/* series id, or 0 */
+	const char	*usage_type;	/* or NULL: research */
 };
 
 static int
@@ -491,8 +493,9 @@ insert_reservation(struct req *r, const struct instrument *in,
 	static const char *const q =
 	    "INSERT INTO reservations (uid, instrument_id, user_id, "
 	    "institute_id, start, \"end\", status, purpose, project, created, "
-	    "updated, created_by, series_id) VALUES (:uid, :i, :u, :inst, :s, "
-	    ":e, :st, :p, :proj, :now, :now, :by, :series)";
+	    "updated, created_by, series_id, usage_type) VALUES (:uid, :i, :u, "
+	    ":inst, :s, :e, :st, :p, :proj, :now, :now, :by, :series, "
+	    "coalesce(:ut, 'research'))";
 	sqlite3_stmt	*st;
 	char		*uidtext, idtext[32];
 	int		 rc;
@@ -513,6 +516,7 @@ insert_reservation(struct req *r, const struct instrument *in,
 	db_bind_int(st, ":by", r->user->id);
 	if (bk->series != 0)
 		db_bind_int(st, ":series", bk->series);
+	db_bind_text(st, ":ut", bk->usage_type);
 	rc = db_step(st);
 	sqlite3_reset(st);
 	free(uidtext);
@@ -784,7 +788,7 @@ api_reservations_create(struct req *r)
 {
 	static const char *const fields[] = { "instrument", "start", "end",
 	    "duration", "purpose", "project", "user", "repeat",
-	    "skip_conflicts", NULL };
+	    "skip_conflicts", "usage_type", NULL };
 	struct instrument	 in;
 	struct booking		 bk;
 	const char		*code, *repeat = NULL;
@@ -800,7 +804,8 @@ api_reservations_create(struct req *r)
 	    in_string(r, r->body, "purpose", 0, &bk.purpose) == -1 ||
 	    in_string(r, r->body, "project", 0, &bk.project) == -1 ||
 	    in_string(r, r->body, "repeat", 0, &repeat) == -1 ||
-	    in_bool(r, r->body, "skip_conflicts", &skip) == -1)
+	    in_bool(r, r->body, "skip_conflicts", &skip) == -1 ||
+	    usage_type_take(r, r->body, &bk.usage_type) == -1)
 		return;
 	if (skip && repeat == NULL) {
 		api_error_json(r, 400, "bad_request", json_pack("{s:s}", "field",
@@ -1051,12 +1056,12 @@ current_load(struct req *r, int64_t id, struct current *c,
 
 static int
 update_times(struct req *r, struct current *c, time_t start, time_t end,
-    const char *purpose, const char *project)
+    const char *purpose, const char *project, const char *usage_type)
 {
 	static const char *const q =
 	    "UPDATE reservations SET start = :s, \"end\" = :e, purpose = "
 	    "coalesce(:p, purpose), project = coalesce(:proj, project), "
-	    "updated = :now, sequence = sequence + 1, affected_by_blackout = "
+	    "usage_type = coalesce(:ut, usage_type), updated = :now, sequence = sequence + 1, affected_by_blackout = "
 	    "CASE WHEN :moved THEN 0 ELSE affected_by_blackout END "
 	    "WHERE id = :id";
 	sqlite3_stmt	*st;
@@ -1068,6 +1073,7 @@ update_times(struct req *r, struct current *c, time_t start, time_t end,
 	db_bind_int(st, ":e", end);
 	db_bind_text(st, ":p", purpose);
 	db_bind_text(st, ":proj", project);
+	db_bind_text(st, ":ut", usage_type);
 	db_bind_int(st, ":now", db_now(r->ctx));
 	db_bind_int(st, ":moved", start != c->start || end != c->end);
 	db_bind_int(st, ":id", c->id);
@@ -1077,19 +1083,21 @@ update_times(struct req *r, struct current *c, time_t start, time_t end,
 		return (rc);
 	snprintf(idtext, sizeof idtext, "%lld", (long long)c->id);
 	return (db_audit(r->ctx, r->user->id, "reservation.update",
-	    "reservation", idtext, json_pack("{s:I,s:I,s:I,s:I}", "old_start",
-	    (json_int_t)c->start, "old_end", (json_int_t)c->end, "start",
-	    (json_int_t)start, "end", (json_int_t)end)));
+	    "reservation", idtext, json_pack("{s:I,s:I,s:I,s:I,s:s?}",
+	    "old_start", (json_int_t)c->start, "old_end", (json_int_t)c->end,
+	    "start", (json_int_t)start, "end", (json_int_t)end, "usage_type",
+	    usage_type)));
 }
 
 static void
 api_reservations_patch(struct req *r)
 {
 	static const char *const fields[] = { "start", "end", "duration",
-	    "purpose", "project", NULL };
+	    "purpose", "project", "usage_type", NULL };
 	struct current		 c;
 	struct instrument	 in;
 	const char		*purpose = NULL, *project = NULL;
+	const char		*usage_type = NULL;
 	json_t			*j;
 	time_t			 start, end;
 	int64_t			 id;
@@ -1097,7 +1105,8 @@ api_reservations_patch(struct req *r)
 
 	if (path_id(r, &id) == -1 || in_fields(r, r->body, fields) == -1 ||
 	    in_string(r, r->body, "purpose", 0, &purpose) == -1 ||
-	    in_string(r, r->body, "project", 0, &project) == -1)
+	    in_string(r, r->body, "project", 0, &project) == -1 ||
+	    usage_type_take(r, r->body, &usage_type) == -1)
 		return;
 	if (current_load(r, id, &c, &in) == -1)
 		goto out;
@@ -1122,7 +1131,8 @@ api_reservations_patch(struct req *r)
 		db_rollback(r->ctx);
 		goto out;
 	}
-	if ((rc = update_times(r, &c, start, end, purpose, project)) !=
+	if ((rc = update_times(r, &c, start, end, purpose, project,
+	    usage_type)) !=
 	    SQLITE_OK || (rc = db_commit(r->ctx)) != SQLITE_OK) {
 		db_rollback(r->ctx);
 		api_db_error(r, rc);

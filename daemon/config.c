@@ -63,6 +63,8 @@ static const struct config_key config_keys[] = {
 	{ "poll_interval", set_int, offsetof(struct config, poll_interval), 60, 86400 * 7 },
 	{ "rate_burst", set_int, offsetof(struct config, rate_burst), 1, 1000000 },
 	{ "rate_limit", set_int, offsetof(struct config, rate_limit), 0, 1000000 },
+	{ "report_baseline_hours", set_int, offsetof(struct config, report_baseline_hours), 1, 8784 },
+	{ "report_saturated_hours", set_int, offsetof(struct config, report_saturated_hours), 1, 8784 },
 	{ "synchronous", set_sync, 0, 0, 0 },
 	{ "timeout", set_int, offsetof(struct config, timeout), 1, 86400 },
 	{ "timer_interval", set_int, offsetof(struct config, timer_interval), 1, 3600 },
@@ -90,6 +92,8 @@ config_defaults(struct config *cfg)
 	cfg->noshow_grace = 30;
 	cfg->late_cancel_hours = 24;
 	cfg->timer_interval = 60;
+	cfg->report_baseline_hours = 1400;
+	cfg->report_saturated_hours = 1200;
 }
 
 /* Free what the configuration owns. */

@@ -220,9 +220,10 @@ settlement(FILE *f, const struct report *rep)
 }
 
 static void
-group_row(FILE *f, const struct report_row *row)
+group_row(FILE *f, const struct report_params *p, const struct report_row *row)
 {
 	const struct report_figs	*x = &row->f;
+	int				 i;
 
 	fputs("<tr><td>", f);
 	html_text(f, row->key);
@@ -247,6 +248,26 @@ group_row(FILE *f, const struct report_row *row)
 	html_hours(f, x->cross_s);
 	fputs("</td><td>", f);
 	html_money(f, x->charges);
+	fputs("</td><td>", f);
+	html_hours(f, x->effective_s);
+	fprintf(f, " (%s)</td><td>", report_effective_basis(x));
+	html_hours(f, x->service_s);
+	fputs("</td><td>", f);
+	if (row->has_avail)
+		fprintf(f, "%lld", (long long)x->served);
+	else
+		fputs("–", f);
+	fputs("</td><td>", f);
+	if (row->has_avail && x->nbase > 0)
+		fprintf(f, "%.1f%%%s", 100.0 * (x->effective_s / 3600.0) /
+		    report_baseline_h(p, x->nbase), report_saturated(p, x) ?
+		    " saturated" : "");
+	else
+		fputs("–", f);
+	for (i = 0; i < USAGE_TYPES; i++) {
+		fputs("</td><td>", f);
+		html_hours(f, x->usage_s[i]);
+	}
 	fputs("</td></tr>\n", f);
 }
 
@@ -259,11 +280,14 @@ groups(FILE *f, const struct report *rep)
 	    "</th><th>Booked h</th><th>Utilisation</th><th>Used h</th>"
 	    "<th>Bookings</th><th>Cancelled</th><th>Late</th><th>No-shows</th>"
 	    "<th>External h</th><th>Sharing</th><th>Cross-district h</th>"
-	    "<th>Charges (¥)</th></tr>\n", report_by_name(rep->p->by),
-	    report_by_name(rep->p->by));
+	    "<th>Charges (¥)</th><th>Effective h (basis)</th>"
+	    "<th>External service h</th><th>Institutes served</th>"
+	    "<th>Of baseline</th><th>Research h</th><th>Teaching h</th>"
+	    "<th>Service h</th><th>Open h</th></tr>\n",
+	    report_by_name(rep->p->by), report_by_name(rep->p->by));
 	for (i = 0; i < rep->ngroups; i++)
-		group_row(f, &rep->groups[i]);
-	group_row(f, &rep->totals);
+		group_row(f, rep->p, &rep->groups[i]);
+	group_row(f, rep->p, &rep->totals);
 	fputs("</table>\n", f);
 }
 

@@ -55,6 +55,10 @@ struct r_instrument {
 	int			 listed;
 	struct report_figs	 f;
 	int64_t			*heat;		/* 7 * 24, html only */
+	uint64_t		*served;	/* bit per institute served */
+	char			*name, *model, *status;	/* evaluation */
+	char			*acquired, *classification, *responsible;
+	int64_t			 value;		/* purchase value, fen */
 };
 
 struct r_pairs {
@@ -79,12 +83,13 @@ struct r_data {
 	int64_t			*black_site, *black_in;
 	size_t			 nblack;
 	struct r_pairs		 pairs;
+	size_t			 nwords;	/* of each served bitmap */
 	struct report		 rep;
 	char			*cause;
 };
 
 static const char *const by_names[] = {
-	"instrument", "site", "institute", "category", "district"
+	"instrument", "site", "institute", "category", "district", "owner"
 };
 
 /* The name of a grouping as the API writes it. */
@@ -118,6 +123,8 @@ report_content_type(enum report_format fmt)
 		return ("text/csv; charset=utf-8");
 	case REPORT_HTML:
 		return ("text/html; charset=utf-8");
+	case REPORT_EVALUATION:
+		return ("text/csv; charset=utf-8");
 	case REPORT_JSON:
 		break;
 	}
@@ -365,8 +372,9 @@ load_instruments(struct r_data *d)
 {
 	static const char *const q =
 	    "SELECT id, code, category, site_id, owner_id, status, "
-	    "opening_hours, rate_internal, rate_external FROM instruments "
-	    "ORDER BY id";
+	    "opening_hours, rate_internal, rate_external, name, model, "
+	    "purchase_value, acquisition_date, classification_code, "
+	    "responsible_person FROM instruments ORDER BY id";
 	sqlite3_stmt		*st;
 	struct r_instrument	*in;
 	const char		*cat, *hours;
@@ -401,6 +409,14 @@ load_instruments(struct r_data *d)
 		}
 		in->rate_int = sqlite3_column_int64(st, 7);
 		in->rate_ext = sqlite3_column_int64(st, 8);
+		in->status = col_text(st, 5);
+		in->name = col_text(st, 9);
+		in->model = col_text(st, 10);
+		in->value = sqlite3_column_int64(st, 11);
+		in->acquired = col_text(st, 12);
+		in->classification = col_text(st, 13);
+		in->responsible = col_text(st, 14);
+		in->served = xcalloc(d->nwords, sizeof *in->served);
 		if (d->p->format == REPORT_HTML)
 			in->heat = xcalloc(7 * 24, sizeof *in->heat);
 	}
@@ -568,17 +584,56 @@ heat_add(struct r_data *d, struct r_instrument *in, time_t s, time_t e)
 	}
 }
 
+/* Add a booked booking's hours to the figures of one side. */
+static void
+figs_book(struct report_figs *f, int64_t sec, int64_t eff, int ext,
+    int cross, int64_t charge, int usage)
+{
+	f->bookings++;
+	f->booked_s += sec;
+	f->usage_s[usage] += sec;
+	f->effective_s += eff;
+	f->charges += charge;
+	if (ext) {
+		f->external_s += sec;
+		f->service_s += eff;
+	}
+	if (cross)
+		f->cross_s += sec;
+}
+
+/*
+ * A booking's used seconds inside the period from its check-in and
+ * check-out, or -1 when it has not both.
+ */
+static int64_t
+used_seconds(struct r_data *d, sqlite3_stmt *st)
+{
+	time_t	ci, co;
+
+	if (sqlite3_column_type(st, 6) == SQLITE_NULL ||
+	    sqlite3_column_type(st, 7) == SQLITE_NULL)
+		return (-1);
+	ci = sqlite3_column_int64(st, 6);
+	co = sqlite3_column_int64(st, 7);
+	if (ci < d->p->from)
+		ci = d->p->from;
+	if (co > d->p->to)
+		co = d->p->to;
+	return (co > ci ? co - ci : 0);
+}
+
 /* Add one booking row's figures to its instrument and institute. */
 static void
 booking_add(struct r_data *d, sqlite3_stmt *st)
 {
 	struct r_instrument	*in;
 	struct r_institute	*ui, *oi;
-	const char		*status;
-	time_t			 start, end, s, e, ci, co;
-	int64_t			 sec, rate, charge;
+	const char		*status, *usage;
+	time_t			 start, end, s, e;
+	int64_t			 sec, rate, charge, used, eff;
 	__int128		 wide;
-	int			 k, ext;
+	int			 k, ext, cross, noshow, u;
 
 	if ((k = find_id(d->in, d->nin, sizeof *d->in,
 	    sqlite3_column_int64(st, 0))) == -1)
@@ -599,48 +654,50 @@ booking_add(struct r_data *d, sqlite3_stmt *st)
 	if (strcmp(status, "cancelled") == 0) {
 		in->f.cancellations++;
 		ui->f.cancellations++;
-		if (sqlite3_column_int64(st, 5) > start - d->p->late_cancel) {
+		if (sqlite3_column_int(st, 5) != 0) {
 			in->f.late++;
 			ui->f.late++;
 		}
 		return;
 	}
-	in->f.bookings++;
-	ui->f.bookings++;
-	in->f.booked_s += sec;
-	ui->f.booked_s += sec;
-	if (strcmp(status, "no_show") == 0) {
+	noshow = strcmp(status, "no_show") == 0;
+	if (noshow) {
 		in->f.no_shows++;
 		ui->f.no_shows++;
 	}
+	usage = (const char *)sqlite3_column_text(st, 8);
+	if ((u = usage_type_index(usage != NULL ? usage : "")) == -1)
+		u = 0;
 	oi = in->owner >= 0 ? &d->inst[in->owner] : NULL;
 	ext = oi != ui;
-	if (ext) {
-		in->f.external_s += sec;
-		ui->f.external_s += sec;
-	}
-	if (ui->district != d->site[in->site].district) {
-		in->f.cross_s += sec;
-		ui->f.cross_s += sec;
-	}
+	cross = ui->district != d->site[in->site].district;
 	rate = ext ? in->rate_ext : in->rate_int;
 	wide = ((__int128)sec * rate + 1800) / 3600;
 	charge = (int64_t)wide;
-	in->f.charges += charge;
-	ui->f.charges += charge;
-	if (sqlite3_column_type(st, 6) != SQLITE_NULL &&
-	    sqlite3_column_type(st, 7) != SQLITE_NULL) {
-		ci = sqlite3_column_int64(st, 6);
-		co = sqlite3_column_int64(st, 7);
-		if (ci < d->p->from)
-			ci = d->p->from;
-		if (co > d->p->to)
-			co = d->p->to;
-		if (co > ci) {
-			in->f.used_s += co - ci;
-			ui->f.used_s += co - ci;
-		}
+	/* Effective hours: used, else booked; a no-show has none. */
+	eff = 0;
+	if ((used = used_seconds(d, st)) >= 0) {
+		in->f.used_s += used;
+		ui->f.used_s += used;
 	}
+	if (noshow)
+		;
+	else if (used >= 0) {
+		eff = used;
+		in->f.measured++;
+		ui->f.measured++;
+	} else {
+		eff = sec;
+		in->f.fallback++;
+		ui->f.fallback++;
+		in->f.fallback_s += sec;
+		ui->f.fallback_s += sec;
+	}
+	figs_book(&in->f, sec, eff, ext, cross, charge, u);
+	figs_book(&ui->f, sec, eff, ext, cross, charge, u);
+	if (ext && !noshow)
+		in->served[(ui - d->inst) / 64] |= (uint64_t)1 <<
+		    ((ui - d->inst) % 64);
 	if (oi != NULL && ui->district != oi->district && ui->district >= 0 &&
 	    oi->district >= 0)
 		pair_add(&d->pairs, 0, d->dist[ui->district].code,
@@ -656,7 +713,8 @@ load_bookings(struct r_data *d, volatile int *cancel)
 {
 	static const char *const q =
 	    "SELECT instrument_id, institute_id, start, \"end\", status, "
-	    "updated, checked_in, checked_out FROM reservations "
+	    "late_cancellation, checked_in, checked_out, usage_type "
+	    "FROM reservations "
 	    "WHERE \"end\" > ?1 AND start < ?2 AND status IN ('confirmed', "
 	    "'completed', 'no_show', 'cancelled')";
 	sqlite3_stmt	*st;
@@ -681,6 +739,8 @@ load_bookings(struct r_data *d, volatile int *cancel)
 static void
 figs_add(struct report_figs *to, const struct report_figs *f)
 {
+	int	i;
+
 	to->avail_s += f->avail_s;
 	to->booked_s += f->booked_s;
 	to->used_s += f->used_s;
@@ -691,6 +751,14 @@ figs_add(struct report_figs *to, const struct report_figs *f)
 	to->cancellations += f->cancellations;
 	to->late += f->late;
 	to->no_shows += f->no_shows;
+	to->effective_s += f->effective_s;
+	to->service_s += f->service_s;
+	to->fallback_s += f->fallback_s;
+	to->measured += f->measured;
+	to->fallback += f->fallback;
+	for (i = 0; i < USAGE_TYPES; i++)
+		to->usage_s[i] += f->usage_s[i];
+	to->nbase += f->nbase;
 }
 
 static const char *
@@ -707,6 +775,8 @@ instrument_key(struct r_data *d, const struct r_instrument *in,
 	case REPORT_BY_DISTRICT:
 		dist = d->site[in->site].district;
 		return (dist >= 0 ? d->dist[dist].code : "");
+	case REPORT_BY_OWNER:
+		return (in->owner >= 0 ? d->inst[in->owner].code : "");
 	default:
 		break;
 	}
@@ -717,8 +787,23 @@ static int
 row_cmp(const void *a, const void *b)
 {
 	const struct report_row	*x = a, *y = b;
+	int			 c;
 
-	return (strcmp(x->key, y->key));
+	if ((c = strcmp(x->key, y->key)) != 0)
+		return (c);
+	return (x->src < y->src ? -1 : x->src > y->src);
+}
+
+/* The number of bits set in a served bitmap. */
+static int64_t
+served_count(const uint64_t *w, size_t n)
+{
+	int64_t	c = 0;
+	size_t	i;
+
+	for (i = 0; i < n; i++)
+		c += __builtin_popcountll(w[i]);
+	return (c);
 }
 
 /* Roll the listed instruments up into rows keyed by the grouping. */
@@ -726,24 +811,35 @@ static struct report_row *
 rollup(struct r_data *d, enum report_by by, size_t *nrows)
 {
 	struct report_row	*v;
-	size_t			 i, n = 0, j;
+	uint64_t		*u;
+	size_t			 i, n = 0, j, w;
 
 	v = xcalloc(d->nin + 1, sizeof *v);
+	u = xcalloc(d->nwords, sizeof *u);
 	for (i = 0; i < d->nin; i++) {
 		if (!d->in[i].listed)
 			continue;
 		v[n].key = instrument_key(d, &d->in[i], by);
 		v[n].has_avail = 1;
 		v[n].f = d->in[i].f;
+		v[n].src = i;
 		n++;
 	}
 	qsort(v, n, sizeof *v, row_cmp);
 	for (i = 0, j = 0; i < n; i++) {
-		if (j > 0 && strcmp(v[j - 1].key, v[i].key) == 0)
-			figs_add(&v[j - 1].f, &v[i].f);
-		else
+		if (j == 0 || strcmp(v[j - 1].key, v[i].key) != 0) {
+			if (j > 0)
+				v[j - 1].f.served = served_count(u, d->nwords);
+			memset(u, 0, d->nwords * sizeof *u);
 			v[j++] = v[i];
+		} else
+			figs_add(&v[j - 1].f, &v[i].f);
+		for (w = 0; w < d->nwords; w++)
+			u[w] |= d->in[v[i].src].served[w];
 	}
+	if (j > 0)
+		v[j - 1].f.served = served_count(u, d->nwords);
+	free(u);
 	*nrows = j;
 	return (v);
 }
@@ -798,17 +894,27 @@ static void
 compute(struct r_data *d)
 {
 	struct report	*rep = &d->rep;
-	size_t		 i, n = 0;
+	uint64_t	*u;
+	int64_t		 avail, nbase;
+	size_t		 i, n = 0, w;
 
 	rep->p = d->p;
 	rep->ninstruments = d->nin;
+	u = xcalloc(d->nwords, sizeof *u);
 	for (i = 0; i < d->nin; i++) {
 		d->in[i].f.avail_s = available(d, &d->in[i]);
+		d->in[i].f.nbase = d->in[i].active;
 		if (d->in[i].active)
 			d->in[i].listed = 1;
-		if (d->in[i].listed)
-			rep->totals.f.avail_s += d->in[i].f.avail_s;
+		if (!d->in[i].listed)
+			continue;
+		rep->totals.f.avail_s += d->in[i].f.avail_s;
+		rep->totals.f.nbase += d->in[i].f.nbase;
+		for (w = 0; w < d->nwords; w++)
+			u[w] |= d->in[i].served[w];
 	}
+	rep->totals.f.served = served_count(u, d->nwords);
+	free(u);
 	rep->totals.key = "total";
 	rep->totals.has_avail = 1;
 	if (d->p->by == REPORT_BY_INSTITUTE) {
@@ -824,12 +930,12 @@ compute(struct r_data *d)
 		rep->ngroups = n;
 	} else
 		rep->groups = rollup(d, d->p->by, &rep->ngroups);
-	for (i = 0; i < rep->ngroups; i++) {
-		int64_t	avail = rep->totals.f.avail_s;
-
+	avail = rep->totals.f.avail_s;
+	nbase = rep->totals.f.nbase;
+	for (i = 0; i < rep->ngroups; i++)
 		figs_add(&rep->totals.f, &rep->groups[i].f);
-		rep->totals.f.avail_s = avail;
-	}
+	rep->totals.f.avail_s = avail;
+	rep->totals.f.nbase = nbase;
 	qsort(d->pairs.v, d->pairs.n, sizeof *d->pairs.v, pair_cmp);
 	rep->pairs = d->pairs.v;
 	rep->npairs = d->pairs.n;
@@ -870,12 +976,92 @@ ratio_json(int64_t num, int64_t den, int valid)
 	return (json_real((double)num / (double)den));
 }
 
+/* Which hours effective_h holds: "used", "booked", "mixed" or "none". */
+const char *
+report_effective_basis(const struct report_figs *f)
+{
+	if (f->measured > 0)
+		return (f->fallback > 0 ? "mixed" : "used");
+	return (f->fallback > 0 ? "booked" : "none");
+}
+
+/* The baseline hours of nbase instruments prorated to the period. */
+double
+report_baseline_h(const struct report_params *p, int64_t nbase)
+{
+	return ((double)((int64_t)p->baseline_hours * (p->to - p->from) *
+	    nbase) / (365.0 * 86400));
+}
+
+/* Did effective hours reach the prorated "saturated" threshold? */
+int
+report_saturated(const struct report_params *p, const struct report_figs *f)
+{
+	return ((__int128)f->effective_s * 365 * 86400 >=
+	    (__int128)p->saturated_hours * 3600 * (p->to - p->from) * f->nbase);
+}
+
+/* Baseline figures apply to instruments, never to users' institutes. */
+static int
+has_baseline(const struct report_row *row)
+{
+	return (row->has_avail && row->f.nbase > 0);
+}
+
 static json_t *
-row_json(const struct report_row *row)
+usage_json(const struct report_figs *f)
+{
+	json_t	*j = json_object();
+	int	 i;
+
+	for (i = 0; i < USAGE_TYPES; i++)
+		json_object_set_new(j, usage_types[i],
+		    json_real(f->usage_s[i] / 3600.0));
+	return (j);
+}
+
+/* The sharing-platform figures of a row, added to j. */
+static void
+row_json_platform(json_t *j, const struct report_params *p,
+    const struct report_row *row)
 {
 	const struct report_figs	*f = &row->f;
+	double				 b;
 
-	return (json_pack("{s:s,s:o,s:f,s:f,s:o,s:o,s:I,s:I,s:I,s:I,s:f,s:o,"
+	json_object_set_new(j, "effective_h", json_real(f->effective_s /
+	    3600.0));
+	json_object_set_new(j, "effective_basis",
+	    json_string(report_effective_basis(f)));
+	json_object_set_new(j, "effective_booked_h", json_real(f->fallback_s /
+	    3600.0));
+	json_object_set_new(j, "external_service_h", json_real(f->service_s /
+	    3600.0));
+	json_object_set_new(j, "effective_sharing_rate",
+	    ratio_json(f->service_s, f->effective_s, 1));
+	json_object_set_new(j, "institutes_served", row->has_avail ?
+	    json_integer(f->served) : json_null());
+	if (has_baseline(row)) {
+		b = report_baseline_h(p, f->nbase);
+		json_object_set_new(j, "baseline_h", json_real(b));
+		json_object_set_new(j, "baseline_utilisation",
+		    json_real(f->effective_s / 3600.0 / b));
+		json_object_set_new(j, "saturated",
+		    json_boolean(report_saturated(p, f)));
+	} else {
+		json_object_set_new(j, "baseline_h", json_null());
+		json_object_set_new(j, "baseline_utilisation", json_null());
+		json_object_set_new(j, "saturated", json_null());
+	}
+	json_object_set_new(j, "usage_h", usage_json(f));
+}
+
+static json_t *
+row_json(const struct report_params *p, const struct report_row *row)
+{
+	const struct report_figs	*f = &row->f;
+	json_t				*j;
+
+	j = json_pack("{s:s,s:o,s:f,s:f,s:o,s:o,s:I,s:I,s:I,s:I,s:f,s:o,"
 	    "s:f,s:I}",
 	    "key", row->key,
 	    "available_h", row->has_avail ? json_real(f->avail_s / 3600.0) :
@@ -891,7 +1077,10 @@ row_json(const struct report_row *row)
 	    "external_h", f->external_s / 3600.0,
 	    "sharing_rate", ratio_json(f->external_s, f->booked_s, 1),
 	    "cross_district_h", f->cross_s / 3600.0,
-	    "charges", (json_int_t)f->charges));
+	    "charges", (json_int_t)f->charges);
+	if (j != NULL)
+		row_json_platform(j, p, row);
+	return (j);
 }
 
 static char *
@@ -903,7 +1092,8 @@ render_json(const struct report *rep, size_t *len)
 
 	groups = json_array();
 	for (i = 0; i < rep->ngroups; i++)
-		json_array_append_new(groups, row_json(&rep->groups[i]));
+		json_array_append_new(groups, row_json(rep->p,
+		    &rep->groups[i]));
 	settle = json_array();
 	for (i = 0; i < rep->npairs; i++) {
 		const struct report_pair *p = &rep->pairs[i];
@@ -915,12 +1105,15 @@ render_json(const struct report *rep, size_t *len)
 		    "booked_h", p->booked_s / 3600.0,
 		    "charges", (json_int_t)p->charges));
 	}
-	row = row_json(&rep->totals);
+	row = row_json(rep->p, &rep->totals);
 	json_object_del(row, "key");
-	top = json_pack("{s:s,s:s,s:s,s:o,s:o,s:o}", "from",
+	top = json_pack("{s:s,s:s,s:s,s:o,s:o,s:o,s:{s:i,s:i,s:f}}", "from",
 	    rep->p->from_text, "to", rep->p->to_text,
 	    "by", report_by_name(rep->p->by), "groups", groups, "totals", row,
-	    "settlement", settle);
+	    "settlement", settle, "baseline", "hours_per_year",
+	    rep->p->baseline_hours, "saturated_hours_per_year",
+	    rep->p->saturated_hours, "days",
+	    (double)(rep->p->to - rep->p->from) / 86400);
 	text = json_dumps(top, JSON_COMPACT);
 	json_decref(top);
 	if (text == NULL)
@@ -972,7 +1165,52 @@ csv_ratio(FILE *f, int64_t num, int64_t den, int valid)
 }
 
 static void
-csv_row(FILE *f, const struct report_row *row)
+csv_num(FILE *f, double v, const char *sep)
+{
+	char	*s = report_num(v);
+
+	fprintf(f, "%s%s", s, sep);
+	free(s);
+}
+
+/* The sharing-platform columns of a row (CSV_PLATFORM names them). */
+static void
+csv_platform(FILE *f, const struct report_params *p,
+    const struct report_row *row)
+{
+	const struct report_figs	*x = &row->f;
+	double				 b;
+	int				 i;
+
+	csv_hours(f, x->effective_s);
+	fprintf(f, "%s,", report_effective_basis(x));
+	csv_hours(f, x->fallback_s);
+	csv_hours(f, x->service_s);
+	csv_ratio(f, x->service_s, x->effective_s, 1);
+	if (row->has_avail)
+		fprintf(f, "%lld,", (long long)x->served);
+	else
+		fputc(',', f);
+	if (has_baseline(row)) {
+		b = report_baseline_h(p, x->nbase);
+		csv_num(f, b, ",");
+		csv_num(f, x->effective_s / 3600.0 / b, ",");
+		fputs(report_saturated(p, x) ? "true," : "false,", f);
+	} else
+		fputs(",,,", f);
+	for (i = 0; i < USAGE_TYPES; i++)
+		csv_num(f, x->usage_s[i] / 3600.0, i + 1 < USAGE_TYPES ? "," :
+		    "");
+}
+
+#define CSV_PLATFORM \
+	"effective_h,effective_basis,effective_booked_h,external_service_h," \
+	"effective_sharing_rate,institutes_served,baseline_h," \
+	"baseline_utilisation,saturated,usage_research_h,usage_teaching_h," \
+	"usage_service_h,usage_open_h"
+
+static void
+csv_row(FILE *f, const struct report_params *p, const struct report_row *row)
 {
 	const struct report_figs	*x = &row->f;
 
@@ -991,7 +1229,9 @@ csv_row(FILE *f, const struct report_row *row)
 	csv_hours(f, x->external_s);
 	csv_ratio(f, x->external_s, x->booked_s, 1);
 	csv_hours(f, x->cross_s);
-	fprintf(f, "%lld\r\n", (long long)x->charges);
+	fprintf(f, "%lld,", (long long)x->charges);
+	csv_platform(f, p, row);
+	fputs("\r\n", f);
 }
 
 static char *
@@ -1006,12 +1246,12 @@ render_csv(const struct report *rep, size_t *len)
 		return (NULL);
 	fprintf(f, "%s,available_h,booked_h,used_h,utilisation,use_rate,"
 	    "bookings,cancellations,late_cancellations,no_shows,external_h,"
-	    "sharing_rate,cross_district_h,charges\r\n",
+	    "sharing_rate,cross_district_h,charges," CSV_PLATFORM "\r\n",
 	    report_by_name(rep->p->by));
 	for (i = 0; i < rep->ngroups; i++)
-		csv_row(f, &rep->groups[i]);
+		csv_row(f, rep->p, &rep->groups[i]);
 	total.key = "(total)";
-	csv_row(f, &total);
+	csv_row(f, rep->p, &total);
 	fputs("\r\nlevel,payer,payee,bookings,booked_h,charges\r\n", f);
 	for (i = 0; i < rep->npairs; i++) {
 		const struct report_pair *p = &rep->pairs[i];
@@ -1023,6 +1263,53 @@ render_csv(const struct report *rep, size_t *len)
 		fprintf(f, "%lld,%s,%lld\r\n", (long long)p->bookings, h,
 		    (long long)p->charges);
 		free(h);
+	}
+	if (fclose(f) != 0) {
+		free(buf);
+		return (NULL);
+	}
+	return (buf);
+}
+
+/*
+ * The annual evaluation: one CSV row per instrument with its registry
+ * fields and figures (docs/reports.md names the columns in Chinese too).
+ */
+static char *
+render_evaluation(struct r_data *d, size_t *len)
+{
+	const struct report	*rep = &d->rep;
+	const struct r_instrument *in;
+	FILE			*f;
+	char			*buf = NULL;
+	size_t			 i;
+
+	if ((f = open_memstream(&buf, len)) == NULL)
+		return (NULL);
+	fputs("code,name,category,model,site,owner,status,purchase_value,"
+	    "acquisition_date,classification_code,responsible_person,"
+	    "available_h,booked_h,used_h,bookings,charges," CSV_PLATFORM "\r\n",
+	    f);
+	for (i = 0; i < rep->ngroups; i++) {
+		in = &d->in[rep->groups[i].src];
+		csv_field(f, in->code, 0);
+		csv_field(f, in->name, 0);
+		csv_field(f, in->category, 0);
+		csv_field(f, in->model, 0);
+		csv_field(f, d->site[in->site].code, 0);
+		csv_field(f, in->owner >= 0 ? d->inst[in->owner].code : "", 0);
+		csv_field(f, in->status, 0);
+		fprintf(f, "%lld,", (long long)in->value);
+		csv_field(f, in->acquired, 0);
+		csv_field(f, in->classification, 0);
+		csv_field(f, in->responsible, 0);
+		csv_hours(f, rep->groups[i].f.avail_s);
+		csv_hours(f, rep->groups[i].f.booked_s);
+		csv_hours(f, rep->groups[i].f.used_s);
+		fprintf(f, "%lld,%lld,", (long long)rep->groups[i].f.bookings,
+		    (long long)rep->groups[i].f.charges);
+		csv_platform(f, rep->p, &rep->groups[i]);
+		fputs("\r\n", f);
 	}
 	if (fclose(f) != 0) {
 		free(buf);
@@ -1046,6 +1333,13 @@ data_free(struct r_data *d)
 		free(d->in[i].code);
 		free(d->in[i].category);
 		free(d->in[i].heat);
+		free(d->in[i].served);
+		free(d->in[i].name);
+		free(d->in[i].model);
+		free(d->in[i].status);
+		free(d->in[i].acquired);
+		free(d->in[i].classification);
+		free(d->in[i].responsible);
 	}
 	free(d->dist);
 	free(d->site);
@@ -1083,11 +1377,12 @@ report_run(sqlite3 *db, const struct report_params *p, volatile int *cancel,
 		xasprintf(&d.cause, "%s", sqlite3_errmsg(db));
 		goto done;
 	}
-	if (load_places(&d) == -1 || load_instruments(&d) == -1 ||
-	    load_blackouts(&d) == -1 || load_bookings(&d, cancel) == -1) {
-		sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
-		goto done;
-	}
+	if (load_places(&d) == -1)
+		goto fail;
+	d.nwords = (d.ninst + 63) / 64 + 1;
+	if (load_instruments(&d) == -1 ||
+	    load_blackouts(&d) == -1 || load_bookings(&d, cancel) == -1)
+		goto fail;
 	sqlite3_exec(db, "COMMIT", NULL, NULL, NULL);
 	compute(&d);
 	switch (p->format) {
@@ -1100,11 +1395,17 @@ report_run(sqlite3 *db, const struct report_params *p, volatile int *cancel,
 	case REPORT_HTML:
 		*out = report_html(&d.rep, len);
 		break;
+	case REPORT_EVALUATION:
+		*out = render_evaluation(&d, len);
+		break;
 	}
 	if (*out == NULL)
 		d.cause = xstrdup("cannot render the report");
 	else
 		rc = 0;
+	goto done;
+fail:
+	sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
 done:
 	*cause = d.cause;
 	data_free(&d);

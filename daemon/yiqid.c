@@ -99,6 +99,8 @@ on_hup(evutil_socket_t sig, short events, void *arg)
 	ctx->cfg.rate_burst = cfg.rate_burst;
 	ctx->cfg.noshow_grace = cfg.noshow_grace;
 	ctx->cfg.late_cancel_hours = cfg.late_cancel_hours;
+	ctx->cfg.report_baseline_hours = cfg.report_baseline_hours;
+	ctx->cfg.report_saturated_hours = cfg.report_saturated_hours;
 	evhttp_set_max_body_size(ctx->http, cfg.max_body);
 	evhttp_set_max_headers_size(ctx->http, cfg.max_headers);
 	evhttp_set_timeout(ctx->http, cfg.timeout);

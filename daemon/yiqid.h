@@ -53,6 +53,8 @@ struct config {
 	int		 noshow_grace;	/* minutes after start to check in */
 	int		 late_cancel_hours; /* cancelling later is "late" */
 	int		 timer_interval; /* workflow timer, seconds */
+	int		 report_baseline_hours; /* annual baseline per instrument */
+	int		 report_saturated_hours; /* annual "saturated" threshold */
 };
 
 /* One token's request bucket (ratelimit.c). */
@@ -385,18 +387,26 @@ int	 recur_expand(const char *, const char *, time_t, size_t, time_t **,
 extern const struct route api_qualifications_routes[];
 int	 qualification_check(struct yiqid *, int64_t, int64_t, time_t,
 	    char **);
+/* usage.c */
+#define USAGE_TYPES	4
+extern const char *const usage_types[USAGE_TYPES + 1];
+int	 usage_type_index(const char *);
+int	 usage_type_take(struct req *, json_t *, const char **);
+
 /* report.c */
 enum report_by {
 	REPORT_BY_INSTRUMENT = 0,
 	REPORT_BY_SITE,
 	REPORT_BY_INSTITUTE,
 	REPORT_BY_CATEGORY,
-	REPORT_BY_DISTRICT
+	REPORT_BY_DISTRICT,
+	REPORT_BY_OWNER
 };
 enum report_format {
 	REPORT_JSON = 0,
 	REPORT_CSV,
-	REPORT_HTML
+	REPORT_HTML,
+	REPORT_EVALUATION
 };
 /* A zone's UTC offsets over a period: off[i] holds from t[i] on. */
 struct tzmap {
@@ -416,7 +426,8 @@ struct report_params {
 	int64_t		*sites;			/* covered site ids ... */
 	size_t		 nsites;		/* ... if restricted */
 	int		 restricted;
-	long		 late_cancel;		/* seconds */
+	int		 baseline_hours;	/* annual baseline per instrument */
+	int		 saturated_hours;	/* annual "saturated" threshold */
 	struct tzmap	*zones;
 	size_t		 nzones;
 };
@@ -432,12 +443,18 @@ const char *report_content_type(enum report_format);
 struct report_figs {
 	int64_t		avail_s, booked_s, used_s, external_s, cross_s;
 	int64_t		charges, bookings, cancellations, late, no_shows;
+	int64_t		effective_s, service_s, fallback_s;
+	int64_t		measured, fallback;	/* bookings by effective basis */
+	int64_t		usage_s[USAGE_TYPES];	/* booked, by usage type */
+	int64_t		nbase;		/* active instruments (baseline) */
+	int64_t		served;		/* distinct institutes served */
 };
 /* One row of a report: a group's key (borrowed) and its figures. */
 struct report_row {
 	const char		*key;
 	int			 has_avail;	/* 0: available_h is null */
 	struct report_figs	 f;
+	size_t			 src;		/* an instrument of it (report.c) */
 };
 /* What the users of payer owe the owners in payee (level 0 district, 1 institute). */
 struct report_pair {
@@ -469,6 +486,10 @@ struct report {
 /* report-html.c */
 char	*report_html(const struct report *, size_t *);
 char	*report_num(double);
+const char *report_effective_basis(const struct report_figs *);
+double	 report_baseline_h(const struct report_params *, int64_t);
+int	 report_saturated(const struct report_params *,
+	    const struct report_figs *);
 
 /* api-reports.c */
 extern const struct route api_reports_routes[];
