@@ -1,4 +1,4 @@
--- 0006-reports2.sql: what the annual evaluation of open sharing needs
+-- 0005-reports2.sql: what the annual evaluation of open sharing needs
 -- (docs/reports.md): the usage type of every booking and the registry
 -- fields of every instrument.
 
