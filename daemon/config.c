@@ -46,12 +46,15 @@ static int	set_sync(struct config *, const char *, const struct config_key *,
 		    char **);
 static int	set_listen(struct config *, const char *, const struct config_key *,
 		    char **);
+static int	set_onoff(struct config *, const char *, const struct config_key *,
+		    char **);
 
 /* Keep this table sorted by name: it is searched with bsearch. */
 static const struct config_key config_keys[] = {
 	{ "base_url", set_string, offsetof(struct config, base_url), 0, 0 },
 	{ "busy_timeout", set_int, offsetof(struct config, busy_timeout), 0, 60000 },
 	{ "database", set_string, offsetof(struct config, database), 0, 0 },
+	{ "group_commit", set_onoff, offsetof(struct config, group_commit), 0, 0 },
 	{ "late_cancel_hours", set_int, offsetof(struct config, late_cancel_hours), 0, 24 * 60 },
 	{ "listen", set_listen, offsetof(struct config, listen), 0, 0 },
 	{ "log_level", set_level, 0, 0, 0 },
@@ -94,6 +97,7 @@ config_defaults(struct config *cfg)
 	cfg->timer_interval = 60;
 	cfg->report_baseline_hours = 1400;
 	cfg->report_saturated_hours = 1200;
+	cfg->group_commit = 1;
 }
 
 /* Free what the configuration owns. */
@@ -245,6 +249,23 @@ set_sync(struct config *cfg, const char *v, const struct config_key *k,
 		cfg->synchronous = 1;
 	else {
 		*cause = xstrdup("synchronous must be full or normal");
+		return (-1);
+	}
+	return (0);
+}
+
+static int
+set_onoff(struct config *cfg, const char *v, const struct config_key *k,
+    char **cause)
+{
+	int	*p = (int *)((char *)cfg + k->off);
+
+	if (strcasecmp(v, "on") == 0 || strcasecmp(v, "yes") == 0)
+		*p = 1;
+	else if (strcasecmp(v, "off") == 0 || strcasecmp(v, "no") == 0)
+		*p = 0;
+	else {
+		xasprintf(cause, "%s must be on or off", k->name);
 		return (-1);
 	}
 	return (0);

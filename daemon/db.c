@@ -7,9 +7,21 @@
  * write lock is taken before any read, so a check and the write that
  * follows it see the same database), inner ones are savepoints.  The file
  * and line that began the outermost transaction are kept for debugging.
+ *
+ * Group commit (group_commit = on, the default): requests that run in the
+ * same turn of the event loop share one transaction and one fsync.  The
+ * first db_begin() of a turn opens the group (BEGIN IMMEDIATE) and makes
+ * ctx->ev_group active at the lowest priority, so it runs once every ready
+ * request has been handled; each request's own transaction is a savepoint
+ * in the group (its rollback touches nothing of its neighbours'), and
+ * http.c holds every reply until db_group_end() has committed: a client
+ * hears 201 only once its booking is on disk, and if the COMMIT fails every
+ * held reply becomes a 503.
  */
 
 #include "config.h"
+
+#include <sys/time.h>
 
 #include <stdint.h>
 #include <stdio.h>
@@ -20,6 +32,10 @@
 #include "yiqid.h"
 
 static int	db_migrate(struct yiqid *, char **);
+static void	db_group_cb(evutil_socket_t, short, void *);
+
+#define GROUP_MAX	256	/* requests in one group at most */
+#define GROUP_MAX_US	20000	/* a group is committed after this long */
 
 /*
  * Open (creating if need be) the database at path and bring its schema up
@@ -166,9 +182,37 @@ db_exec(struct yiqid *ctx, const char *sql)
 	return (rc);
 }
 
+/* Open the turn's group transaction, or say why a request cannot join it. */
+static int
+db_group_join(struct yiqid *ctx)
+{
+	struct timeval	tv;
+	int		rc;
+
+	if (ctx->group_open) {
+		if (ctx->group_rc == SQLITE_OK && sqlite3_get_autocommit(ctx->db))
+			ctx->group_rc = SQLITE_IOERR;	/* SQLite rolled it back */
+		return (ctx->group_rc);
+	}
+	if ((rc = db_exec(ctx, "BEGIN IMMEDIATE")) != SQLITE_OK)
+		return (rc);
+	ctx->group_open = 1;
+	ctx->group_rc = SQLITE_OK;
+	ctx->group_n = 0;
+	gettimeofday(&ctx->group_t0, NULL);
+	if (ctx->group_hold_ms > 0) {
+		tv.tv_sec = ctx->group_hold_ms / 1000;
+		tv.tv_usec = (ctx->group_hold_ms % 1000) * 1000L;
+		event_add(ctx->ev_group, &tv);
+	} else
+		event_active(ctx->ev_group, EV_TIMEOUT, 0);
+	return (SQLITE_OK);
+}
+
 /*
- * Begin a transaction, or a savepoint inside the one running.  Returns the
- * SQLite result code (SQLITE_BUSY when another writer holds the lock).
+ * Begin a transaction, or a savepoint inside the one running.  With group
+ * commit the outermost level is a savepoint in the turn's group.  Returns
+ * the SQLite result code (SQLITE_BUSY when another writer holds the lock).
  */
 int
 db_begin_(struct yiqid *ctx, const char *file, int line)
@@ -176,22 +220,33 @@ db_begin_(struct yiqid *ctx, const char *file, int line)
 	char	sql[64];
 	int	rc;
 
-	if (ctx->txn_depth == 0) {
+	if (ctx->txn_depth == 0 && ctx->ev_group == NULL) {
 		rc = db_exec(ctx, "BEGIN IMMEDIATE");
 		if (rc != SQLITE_OK)
 			return (rc);
-		ctx->txn_file = file;
-		ctx->txn_line = line;
 	} else {
+		if (ctx->txn_depth == 0 && (rc = db_group_join(ctx)) !=
+		    SQLITE_OK)
+			return (rc);
 		snprintf(sql, sizeof sql, "SAVEPOINT s%d", ctx->txn_depth);
 		if ((rc = db_exec(ctx, sql)) != SQLITE_OK)
 			return (rc);
+		if (ctx->txn_depth == 0)
+			ctx->group_n++;
+	}
+	if (ctx->txn_depth == 0) {
+		ctx->txn_file = file;
+		ctx->txn_line = line;
 	}
 	ctx->txn_depth++;
 	return (SQLITE_OK);
 }
 
-/* Commit the innermost transaction; returns the SQLite result code. */
+/*
+ * Commit the innermost transaction; returns the SQLite result code.  In a
+ * group the outermost level is only released: the group's COMMIT makes it
+ * durable, and http.c answers no one before that.
+ */
 int
 db_commit(struct yiqid *ctx)
 {
@@ -200,7 +255,7 @@ db_commit(struct yiqid *ctx)
 
 	if (ctx->txn_depth == 0)
 		fatalx("%s: no transaction", __func__);
-	if (ctx->txn_depth == 1) {
+	if (ctx->txn_depth == 1 && ctx->ev_group == NULL) {
 		rc = db_exec(ctx, "COMMIT");
 		if (rc != SQLITE_OK) {
 			log_warnx("commit of transaction from %s:%d failed: %s",
@@ -213,12 +268,19 @@ db_commit(struct yiqid *ctx)
 		snprintf(sql, sizeof sql, "RELEASE s%d", ctx->txn_depth - 1);
 		if ((rc = db_exec(ctx, sql)) != SQLITE_OK)
 			return (rc);
+		if (ctx->txn_depth == 1 && sqlite3_get_autocommit(ctx->db)) {
+			/* The group is gone (SQLite rolled it back). */
+			if (ctx->group_rc == SQLITE_OK)
+				ctx->group_rc = SQLITE_IOERR;
+			ctx->txn_depth = 0;
+			return (ctx->group_rc);
+		}
 	}
 	ctx->txn_depth--;
 	return (SQLITE_OK);
 }
 
-/* Roll back the innermost transaction. */
+/* Roll back the innermost transaction (a request's share of a group). */
 void
 db_rollback(struct yiqid *ctx)
 {
@@ -226,14 +288,126 @@ db_rollback(struct yiqid *ctx)
 
 	if (ctx->txn_depth == 0)
 		return;
-	if (ctx->txn_depth == 1)
+	if (ctx->txn_depth == 1 && ctx->ev_group == NULL)
 		db_exec(ctx, "ROLLBACK");
 	else {
 		snprintf(sql, sizeof sql, "ROLLBACK TO s%d; RELEASE s%d",
 		    ctx->txn_depth - 1, ctx->txn_depth - 1);
 		db_exec(ctx, sql);
+		if (ctx->group_open && ctx->group_rc == SQLITE_OK &&
+		    sqlite3_get_autocommit(ctx->db))
+			ctx->group_rc = SQLITE_IOERR;
 	}
 	ctx->txn_depth--;
+}
+
+/*
+ * Commit the open group, if any, and hand its result to http.c, which
+ * sends the replies it held (or 503s if the COMMIT failed).
+ */
+void
+db_group_end(struct yiqid *ctx)
+{
+	int	rc, n;
+
+	if (!ctx->group_open)
+		return;
+	if (ctx->txn_depth != 0) {
+		log_warnx("group commit with a transaction from %s:%d open",
+		    ctx->txn_file, ctx->txn_line);
+		while (ctx->txn_depth > 0)
+			db_rollback(ctx);
+	}
+	ctx->group_open = 0;
+	n = ctx->group_n;
+	rc = ctx->group_rc;
+	if (rc == SQLITE_OK && sqlite3_get_autocommit(ctx->db))
+		rc = SQLITE_IOERR;
+	if (rc == SQLITE_OK)
+		rc = db_exec(ctx, "COMMIT");
+	if (rc != SQLITE_OK) {
+		log_warnx("group commit of %d request%s failed: %s", n,
+		    n == 1 ? "" : "s", sqlite3_errstr(rc));
+		if (!sqlite3_get_autocommit(ctx->db))
+			db_exec(ctx, "ROLLBACK");
+	} else
+		log_debug("group commit: %d request%s", n, n == 1 ? "" : "s");
+	event_del(ctx->ev_group);
+	http_group_done(ctx, rc);
+}
+
+/*
+ * After a request: commit its group now if the group is large or old
+ * enough, so that a stream of other events never keeps it waiting.
+ */
+void
+db_group_check(struct yiqid *ctx)
+{
+	struct timeval	now;
+	long		us;
+
+	if (!ctx->group_open)
+		return;
+	if (ctx->group_n < GROUP_MAX) {
+		gettimeofday(&now, NULL);
+		us = (now.tv_sec - ctx->group_t0.tv_sec) * 1000000L +
+		    (now.tv_usec - ctx->group_t0.tv_usec);
+		if (us < GROUP_MAX_US || us < ctx->group_hold_ms * 1000L)
+			return;
+	}
+	db_group_end(ctx);
+}
+
+/* A hold time in ms from the environment: 0 to 10000, else 0. */
+static int
+strtonum_ms(const char *s)
+{
+	char	*end;
+	long	 v;
+
+	v = strtol(s, &end, 10);
+	if (*s == '\0' || *end != '\0' || v < 0 || v > 10000)
+		return (0);
+	return ((int)v);
+}
+
+static void
+db_group_cb(evutil_socket_t fd, short events, void *arg)
+{
+	db_group_end(arg);
+}
+
+/*
+ * Turn group commit on (configuration permitting): the base must have
+ * three priorities, the group runs at the lowest.  The tests may set
+ * YIQID_GROUP_HOLD_MS to keep each group open that long, so that a burst
+ * of requests surely shares one.
+ */
+void
+db_group_start(struct yiqid *ctx)
+{
+	const char	*s;
+
+	TAILQ_INIT(&ctx->held);
+	if (!ctx->cfg.group_commit)
+		return;
+	if ((s = getenv("YIQID_GROUP_HOLD_MS")) != NULL)
+		ctx->group_hold_ms = strtonum_ms(s);
+	ctx->ev_group = event_new(ctx->base, -1, 0, db_group_cb, ctx);
+	if (ctx->ev_group == NULL ||
+	    event_priority_set(ctx->ev_group, DB_GROUP_PRIORITY) == -1)
+		fatalx("cannot set up group commit");
+}
+
+/* Commit what is pending and turn group commit off. */
+void
+db_group_stop(struct yiqid *ctx)
+{
+	if (ctx->ev_group == NULL)
+		return;
+	db_group_end(ctx);
+	event_free(ctx->ev_group);
+	ctx->ev_group = NULL;
 }
 
 static int

@@ -6,6 +6,11 @@
  * handlers keep only booking logic.  Every request ends in exactly one
  * reply (api_reply/api_error) and is freed in one place, req_free(); one
  * log line per request is written there, with tokens masked.
+ *
+ * While a group transaction is open (db.c) every reply is held, not sent:
+ * a write's 201 and a read of rows not yet committed must wait for the
+ * group's COMMIT.  http_group_done() then sends them in order, or a 503 in
+ * place of each if the COMMIT failed; a held request is freed only then.
  */
 
 #include "config.h"
@@ -370,7 +375,9 @@ http_dispatch(struct evhttp_request *ev, void *arg)
 			db_rollback(ctx);
 	}
 done:
-	req_free(r);
+	if (!r->held)
+		req_free(r);	/* else http_group_done() frees it */
+	db_group_check(ctx);
 }
 
 /* Write the request's log line: method, path (tokens masked), status, time. */
@@ -407,6 +414,9 @@ req_free(struct req *r)
 	free(r->raw);
 	free(r->path);
 	user_free(r->user);
+	if (r->hbuf != NULL)
+		evbuffer_free(r->hbuf);
+	free(r->hctype);
 	if (r->gone)
 		evhttp_request_free(r->ev);
 	free(r);
@@ -421,7 +431,23 @@ req_finish(struct req *r)
 		    __func__, r->path);
 		api_error(r, 500, "internal", "internal error");
 	}
-	req_free(r);
+	if (!r->held)
+		req_free(r);	/* else http_group_done() frees it */
+}
+
+/* Send a reply now; ctype NULL means no body at all. */
+static void
+reply_send(struct req *r, int status, const char *ctype, struct evbuffer *buf)
+{
+	if (evhttp_request_get_connection(r->ev) == NULL) {
+		/* evhttp let go of it when the client left; we free it. */
+		r->gone = 1;
+		return;
+	}
+	if (ctype != NULL)
+		evhttp_add_header(evhttp_request_get_output_headers(r->ev),
+		    "Content-Type", ctype);
+	evhttp_send_reply(r->ev, status, NULL, ctype != NULL ? buf : NULL);
 }
 
 static void
@@ -436,19 +462,49 @@ reply_buffer(struct req *r, int status, const char *ctype, const char *data,
 	}
 	r->replied = 1;
 	r->status = status;
-	if (r->deferred && evhttp_request_get_connection(r->ev) == NULL) {
-		/* evhttp let go of it when the client left; we free it. */
-		r->gone = 1;
-		return;
-	}
-	evhttp_add_header(evhttp_request_get_output_headers(r->ev),
-	    "Content-Type", ctype);
 	if ((buf = evbuffer_new()) == NULL)
 		fatalx("evbuffer_new");
 	if (len > 0)
 		evbuffer_add(buf, data, len);
-	evhttp_send_reply(r->ev, status, NULL, buf);
+	if (r->ctx->group_open) {
+		/* Held until the group's COMMIT: see http_group_done(). */
+		r->held = 1;
+		r->hbuf = buf;
+		r->hctype = ctype != NULL ? xstrdup(ctype) : NULL;
+		TAILQ_INSERT_TAIL(&r->ctx->held, r, hentry);
+		return;
+	}
+	reply_send(r, status, ctype, buf);
 	evbuffer_free(buf);
+}
+
+/*
+ * The group transaction ended with rc: send every held reply (or, if the
+ * COMMIT failed, a 503 in its place: nothing was acknowledged) and free
+ * the requests.
+ */
+void
+http_group_done(struct yiqid *ctx, int rc)
+{
+	static const char	 fail[] = "{\"error\":{\"code\":\"unavailable\","
+	    "\"message\":\"the database cannot be written; try again later\"}}";
+	struct req		*r;
+
+	while ((r = TAILQ_FIRST(&ctx->held)) != NULL) {
+		TAILQ_REMOVE(&ctx->held, r, hentry);
+		r->held = 0;
+		if (rc != SQLITE_OK) {
+			evhttp_clear_headers(
+			    evhttp_request_get_output_headers(r->ev));
+			evbuffer_drain(r->hbuf, evbuffer_get_length(r->hbuf));
+			evbuffer_add(r->hbuf, fail, sizeof fail - 1);
+			free(r->hctype);
+			r->hctype = xstrdup("application/json; charset=utf-8");
+			r->status = 503;
+		}
+		reply_send(r, r->status, r->hctype, r->hbuf);
+		req_free(r);	/* dispatch and req_finish() left it to us */
+	}
 }
 
 /* Reply with data of content type ctype (the data stays the caller's). */
@@ -493,9 +549,7 @@ api_reply_empty(struct req *r, int status)
 {
 	if (r->replied)
 		return;
-	r->replied = 1;
-	r->status = status;
-	evhttp_send_reply(r->ev, status, NULL, NULL);
+	reply_buffer(r, status, NULL, NULL, 0);
 }
 
 /*

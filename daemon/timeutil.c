@@ -107,6 +107,30 @@ time_parse(const char *s, time_t *out)
 	return (0);
 }
 
+/*
+ * libical's zone by name.  Its lookup is a linear search of ~600 names
+ * with strcmp, which was a quarter of the CPU of an availability request;
+ * each thread remembers the last zone it asked for (a memo of libical's
+ * immutable table, not state: the answer for a name never changes).
+ */
+static icaltimezone *
+tz_lookup(const char *zone)
+{
+	static __thread char		 last[64];
+	static __thread icaltimezone	*last_z;
+	icaltimezone			*z;
+	size_t				 len;
+
+	if (last_z != NULL && strcmp(zone, last) == 0)
+		return (last_z);
+	z = icaltimezone_get_builtin_timezone(zone);
+	if (z != NULL && (len = strlen(zone)) < sizeof last) {
+		memcpy(last, zone, len + 1);
+		last_z = z;
+	}
+	return (z);
+}
+
 /* Offset of zone from UTC at UTC time t, in seconds east. */
 int
 tz_offset(const char *zone, time_t t)
@@ -116,7 +140,7 @@ tz_offset(const char *zone, time_t t)
 	int			 dst;
 
 	if (zone == NULL || strcmp(zone, "UTC") == 0 ||
-	    (z = icaltimezone_get_builtin_timezone(zone)) == NULL)
+	    (z = tz_lookup(zone)) == NULL)
 		return (0);
 	tt = icaltime_from_timet_with_zone(t, 0, icaltimezone_get_utc_timezone());
 	return (icaltimezone_get_utc_offset_of_utc_time(z, &tt, &dst));

@@ -204,6 +204,7 @@ fail:
 static void
 serve_cleanup(struct yiqid *ctx)
 {
+	db_group_stop(ctx);	/* commit and answer what is held */
 	workflow_stop(ctx);
 	if (ctx->ev_sigterm != NULL)
 		event_free(ctx->ev_sigterm);
@@ -227,7 +228,8 @@ cmd_serve(struct yiqid *ctx, int demo)
 	char	*cause = NULL;
 	int	 rc = 0;
 
-	if ((ctx->base = event_base_new()) == NULL)
+	if ((ctx->base = event_base_new()) == NULL ||
+	    event_base_priority_init(ctx->base, DB_PRIORITIES) == -1)
 		fatalx("event_base_new");
 	/* Signals first: a SIGTERM during start-up waits for the loop. */
 	signal(SIGPIPE, SIG_IGN);
@@ -246,6 +248,7 @@ cmd_serve(struct yiqid *ctx, int demo)
 		goto fail;
 	if (demo && demo_load(ctx, &cause) == -1)
 		goto fail;
+	db_group_start(ctx);
 	if (calpoll_start(ctx, &cause) == -1)
 		goto fail;
 	workflow_start(ctx);

@@ -11,6 +11,7 @@
 #define YIQID_H
 
 #include <sys/types.h>
+#include <sys/queue.h>
 #include <sys/time.h>
 
 #include <stdarg.h>
@@ -55,6 +56,7 @@ struct config {
 	int		 timer_interval; /* workflow timer, seconds */
 	int		 report_baseline_hours; /* annual baseline per instrument */
 	int		 report_saturated_hours; /* annual "saturated" threshold */
+	int		 group_commit;	/* 1: requests share commits (db.c) */
 };
 
 /* One token's request bucket (ratelimit.c). */
@@ -99,7 +101,18 @@ struct yiqid {
 
 	struct calpoll		*calpoll;	/* external calendars */
 	struct report_pool	*reports;	/* report worker threads */
+
+	/* Group commit (db.c); replies held until it commits (http.c). */
+	struct event		*ev_group;	/* NULL: group commit off */
+	int			 group_open;	/* a group transaction is open */
+	int			 group_rc;	/* what broke the group, or OK */
+	int			 group_n;	/* transactions in it */
+	struct timeval		 group_t0;	/* when it was opened */
+	int			 group_hold_ms;	/* tests: keep groups open */
+	TAILQ_HEAD(, req)	 held;		/* replies waiting for it */
 };
+#define DB_PRIORITIES		3	/* event priorities of the base */
+#define DB_GROUP_PRIORITY	2	/* the group commit runs last */
 
 enum role {
 	ROLE_MEMBER = 0,
@@ -136,6 +149,10 @@ struct req {
 	int			 replied;
 	int			 deferred;	/* answered later, then req_finish() */
 	int			 gone;		/* the client left before the reply */
+	int			 held;		/* reply waits for the group commit */
+	struct evbuffer		*hbuf;		/* ... its body */
+	char			*hctype;	/* ... its content type, or NULL */
+	TAILQ_ENTRY(req)	 hentry;
 };
 
 /* Route flags. */
@@ -266,6 +283,10 @@ sqlite3_stmt *db_prepare(struct yiqid *, const char *);
 int	 db_begin_(struct yiqid *, const char *, int);
 int	 db_commit(struct yiqid *);
 void	 db_rollback(struct yiqid *);
+void	 db_group_start(struct yiqid *);
+void	 db_group_stop(struct yiqid *);
+void	 db_group_end(struct yiqid *);
+void	 db_group_check(struct yiqid *);
 #define	 db_begin(ctx) db_begin_((ctx), __FILE__, __LINE__)
 void	 db_bind_int(sqlite3_stmt *, const char *, int64_t);
 void	 db_bind_text(sqlite3_stmt *, const char *, const char *);
@@ -312,6 +333,7 @@ void	 api_reply_data(struct req *, int, const char *, const char *, size_t);
 const char *req_query(struct req *, const char *);
 void	 api_reply_text(struct req *, int, const char *, const char *, size_t);
 void	 req_finish(struct req *);
+void	 http_group_done(struct yiqid *, int);
 
 /* input.c */
 int	 in_fields(struct req *, json_t *, const char *const *);
