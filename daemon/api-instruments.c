@@ -33,7 +33,8 @@ enum ifield_type {
 	IF_STATUS,
 	IF_INT,
 	IF_BOOL,
-	IF_HOURS
+	IF_HOURS,
+	IF_SCOPE	/* priority_scope: institute or district */
 };
 
 /* One column of an instrument. */
@@ -70,6 +71,8 @@ static const struct ifield ifields[] = {
 	{ "requires_qualification", IF_BOOL, 1, 1, 0, 1, 0, NULL },
 	{ "rate_internal", IF_INT, 1, 1, 0, RATE_MAX, 0, NULL },
 	{ "rate_external", IF_INT, 1, 1, 0, RATE_MAX, 0, NULL },
+	{ "priority_days", IF_INT, 1, 1, 0, 3650, 0, NULL },
+	{ "priority_scope", IF_SCOPE, 1, 1, 0, 0, 0, "institute" },
 };
 #define NIFIELDS	((int)(sizeof ifields / sizeof ifields[0]))
 
@@ -114,8 +117,8 @@ static const char *const q_load =
     "i.room, o.code, i.status, i.description, i.granularity_min, "
     "i.min_duration_min, i.max_duration_min, i.advance_days, i.buffer_min, "
     "i.opening_hours, i.requires_approval, i.requires_qualification, "
-    "i.rate_internal, i.rate_external, s.timezone, i.site_id, i.owner_id "
-    "FROM instruments i JOIN sites s ON s.id = i.site_id "
+    "i.rate_internal, i.rate_external, i.priority_days, i.priority_scope, "
+    "s.timezone, i.site_id, i.owner_id FROM instruments i JOIN sites s ON s.id = i.site_id "
     "JOIN institutes o ON o.id = i.owner_id WHERE i.id = :id";
 
 static const char *const q_insert =
@@ -123,11 +126,13 @@ static const char *const q_insert =
     "site_id, room, owner_id, status, description, granularity_min, "
     "min_duration_min, max_duration_min, advance_days, buffer_min, "
     "opening_hours, requires_approval, requires_qualification, "
-    "rate_internal, rate_external, created, updated) VALUES (:code, :name, "
+    "rate_internal, rate_external, priority_days, priority_scope, created, "
+    "updated) VALUES (:code, :name, "
     ":category, :manufacturer, :model, :site, :room, :owner, :status, "
     ":description, :granularity_min, :min_duration_min, :max_duration_min, "
     ":advance_days, :buffer_min, :opening_hours, :requires_approval, "
-    ":requires_qualification, :rate_internal, :rate_external, :now, :now)";
+    ":requires_qualification, :rate_internal, :rate_external, "
+    ":priority_days, :priority_scope, :now, :now)";
 
 static const char *const q_update =
     "UPDATE instruments SET code = :code, name = :name, category = :category, "
@@ -140,6 +145,7 @@ static const char *const q_update =
     "requires_approval = :requires_approval, "
     "requires_qualification = :requires_qualification, "
     "rate_internal = :rate_internal, rate_external = :rate_external, "
+    "priority_days = :priority_days, priority_scope = :priority_scope, "
     "updated = :now WHERE id = :id";
 
 static int
@@ -390,6 +396,11 @@ take_text(struct yiqid *ctx, const struct ifield *f, const char *name,
 		if (statuses[i] == NULL)
 			return (fail(field, cause, name, "%s must be active, "
 			    "maintenance or retired", name));
+		break;
+	case IF_SCOPE:
+		if (strcmp(s, "institute") != 0 && strcmp(s, "district") != 0)
+			return (fail(field, cause, name, "%s must be institute "
+			    "or district", name));
 		break;
 	case IF_HOURS:
 		if (hours_parse(s, &h, &why) == -1) {

@@ -63,10 +63,13 @@ static const struct config_key config_keys[] = {
 	{ "poll_interval", set_int, offsetof(struct config, poll_interval), 60, 86400 * 7 },
 	{ "rate_burst", set_int, offsetof(struct config, rate_burst), 1, 1000000 },
 	{ "rate_limit", set_int, offsetof(struct config, rate_limit), 0, 1000000 },
+	{ "suspension_days", set_int, offsetof(struct config, suspension_days), 1, 3650 },
 	{ "synchronous", set_sync, 0, 0, 0 },
 	{ "timeout", set_int, offsetof(struct config, timeout), 1, 86400 },
 	{ "timer_interval", set_int, offsetof(struct config, timer_interval), 1, 3600 },
 	{ "user", set_string, offsetof(struct config, user), 0, 0 },
+	{ "violation_limit", set_int, offsetof(struct config, violation_limit), 0, 1000 },
+	{ "violation_window_days", set_int, offsetof(struct config, violation_window_days), 1, 3650 },
 };
 
 /* Fill in the defaults of SPEC §8. */
@@ -90,6 +93,9 @@ config_defaults(struct config *cfg)
 	cfg->noshow_grace = 30;
 	cfg->late_cancel_hours = 24;
 	cfg->timer_interval = 60;
+	cfg->violation_limit = 3;
+	cfg->violation_window_days = 90;
+	cfg->suspension_days = 14;
 }
 
 /* Free what the configuration owns. */

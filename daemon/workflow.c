@@ -6,7 +6,8 @@
  * noshow_grace minutes of their start as no_show, and checked-in bookings
  * that were never checked out as completed at their end (checked_out =
  * end).  A no_show booking no longer holds its slot, so the rest of it can
- * be booked again.  The sweep
+ * be booked again.  The same transaction then evaluates new violations
+ * (violations.c), so that a third no-show suspends its user.  The sweep
  * is one short BEGIN IMMEDIATE transaction; if the database is busy it is
  * simply tried again at the next tick.  Each change is audited with the
  * daemon itself (user NULL) as its author.
@@ -89,6 +90,8 @@ workflow_sweep(struct yiqid *ctx, time_t now)
 	if (rc == SQLITE_DONE)
 		rc = sweep_mark(ctx, q_overrun, q_mark_done, now, now,
 		    "reservation.complete", &n);
+	if (rc == SQLITE_DONE)
+		rc = violations_sweep(ctx, now);
 	if (rc != SQLITE_DONE || db_commit(ctx) != SQLITE_OK) {
 		db_rollback(ctx);
 		return (-1);
