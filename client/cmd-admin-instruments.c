@@ -46,6 +46,8 @@ static const struct cmd_field cmd_fields[] = {
 	{ "name", "name", 0, FIELD_STRING },
 	{ "opening-hours", "opening_hours", 1, FIELD_STRING },
 	{ "owner", "owner", 0, FIELD_STRING },
+	{ "priority-days", "priority_days", 1, FIELD_DAYS },
+	{ "priority-scope", "priority_scope", 1, FIELD_STRING },
 	{ "rate-external", "rate_external", 1, FIELD_FEN },
 	{ "rate-internal", "rate_internal", 1, FIELD_FEN },
 	{ "requires-approval", "requires_approval", 1, FIELD_BOOL },
@@ -69,13 +71,15 @@ static const struct option cmd_admin_instrument_options[] = {
 	{ "name", required_argument, NULL, 265 },
 	{ "opening-hours", required_argument, NULL, 266 },
 	{ "owner", required_argument, NULL, 267 },
-	{ "rate-external", required_argument, NULL, 268 },
-	{ "rate-internal", required_argument, NULL, 269 },
-	{ "requires-approval", required_argument, NULL, 270 },
-	{ "requires-qualification", required_argument, NULL, 271 },
-	{ "room", required_argument, NULL, 272 },
-	{ "site", required_argument, NULL, 273 },
-	{ "status", required_argument, NULL, 274 },
+	{ "priority-days", required_argument, NULL, 268 },
+	{ "priority-scope", required_argument, NULL, 269 },
+	{ "rate-external", required_argument, NULL, 270 },
+	{ "rate-internal", required_argument, NULL, 271 },
+	{ "requires-approval", required_argument, NULL, 272 },
+	{ "requires-qualification", required_argument, NULL, 273 },
+	{ "room", required_argument, NULL, 274 },
+	{ "site", required_argument, NULL, 275 },
+	{ "status", required_argument, NULL, 276 },
 	{ NULL, 0, NULL, 0 }
 };
 
@@ -103,6 +107,10 @@ static int	cmd_admin_import_exec(struct client *,
 	"  --requires-approval yes|no       a manager approves each " \
 	"booking (no)\n" \
 	"  --requires-qualification yes|no  only qualified users book (no)\n" \
+	"  --priority-days N          later slots only for the owner's " \
+	"users (0: off)\n" \
+	"  --priority-scope S         institute or district: who counts as " \
+	"home\n" \
 	"  --rate-internal FEN        price an hour for the owner's users, " \
 	"in fen (0)\n" \
 	"  --rate-external FEN        price an hour for everyone else, in " \

@@ -42,6 +42,9 @@ cmd_whoami_print_user(json_t *user)
 		output_field("sites", sites);
 	else if (strcmp(role, "park_manager") == 0)
 		output_field("sites", "all");
+	if (json_is_string(json_object_get(user, "suspended_until")))
+		output_field("suspended until", output_str(user,
+		    "suspended_until"));
 	free(sites);
 	free(manages);
 }

@@ -39,6 +39,7 @@ const struct cmd_entry *cmd_table[] = {
 	&cmd_checkin_entry,
 	&cmd_checkout_entry,
 	&cmd_export_entry,
+	&cmd_fault_entry,
 	&cmd_feed_url_entry,
 	&cmd_find_entry,
 	&cmd_free_entry,

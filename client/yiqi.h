@@ -171,6 +171,14 @@ extern const struct cmd_entry cmd_admin_instruments_set_entry;
 extern const struct cmd_entry cmd_admin_qualifications_entry;
 extern const struct cmd_entry cmd_admin_qualify_entry;
 extern const struct cmd_entry cmd_admin_unqualify_entry;
+extern const struct cmd_entry cmd_admin_quotas_entry;
+extern const struct cmd_entry cmd_admin_quotas_add_entry;
+extern const struct cmd_entry cmd_admin_quotas_rm_entry;
+extern const struct cmd_entry cmd_admin_faults_entry;
+extern const struct cmd_entry cmd_admin_faults_resolve_entry;
+extern const struct cmd_entry cmd_admin_suspensions_entry;
+extern const struct cmd_entry cmd_admin_suspensions_lift_entry;
+extern const struct cmd_entry cmd_fault_entry;
 
 /* cmd-whoami.c */
 void	 cmd_whoami_print_user(json_t *);

@@ -35,7 +35,8 @@ enum ifield_type {
 	IF_INT,
 	IF_BOOL,
 	IF_HOURS,
-	IF_DATE		/* YYYY-MM-DD, or '' */
+	IF_DATE,		/* YYYY-MM-DD, or '' */
+	IF_SCOPE	/* priority_scope: institute or district */
 };
 
 /* One column of an instrument. */
@@ -76,6 +77,8 @@ static const struct ifield ifields[] = {
 	{ "acquisition_date", IF_DATE, 0, 0, 0, 0, 0, "" },
 	{ "classification_code", IF_TEXT, 0, 0, 0, 0, 0, "" },
 	{ "responsible_person", IF_TEXT, 0, 0, 0, 0, 0, "" },
+	{ "priority_days", IF_INT, 1, 1, 0, 3650, 0, NULL },
+	{ "priority_scope", IF_SCOPE, 1, 1, 0, 0, 0, "institute" },
 };
 #define NIFIELDS	((int)(sizeof ifields / sizeof ifields[0]))
 
@@ -122,6 +125,7 @@ static const char *const q_load =
     "i.opening_hours, i.requires_approval, i.requires_qualification, "
     "i.rate_internal, i.rate_external, i.purchase_value, "
     "i.acquisition_date, i.classification_code, i.responsible_person, "
+    "i.priority_days, i.priority_scope, "
     "s.timezone, i.site_id, i.owner_id "
     "FROM instruments i JOIN sites s ON s.id = i.site_id "
     "JOIN institutes o ON o.id = i.owner_id WHERE i.id = :id";
@@ -132,13 +136,15 @@ static const char *const q_insert =
     "min_duration_min, max_duration_min, advance_days, buffer_min, "
     "opening_hours, requires_approval, requires_qualification, "
     "rate_internal, rate_external, purchase_value, acquisition_date, "
-    "classification_code, responsible_person, created, updated) VALUES "
+    "classification_code, responsible_person, priority_days, priority_scope, "
+    "created, updated) VALUES "
     "(:code, :name, :category, :manufacturer, :model, :site, :room, :owner, "
     ":status, :description, :granularity_min, :min_duration_min, "
     ":max_duration_min, :advance_days, :buffer_min, :opening_hours, "
     ":requires_approval, :requires_qualification, :rate_internal, "
     ":rate_external, :purchase_value, :acquisition_date, "
-    ":classification_code, :responsible_person, :now, :now)";
+    ":classification_code, :responsible_person, :priority_days, "
+    ":priority_scope, :now, :now)";
 
 static const char *const q_update =
     "UPDATE instruments SET code = :code, name = :name, category = :category, "
@@ -154,6 +160,7 @@ static const char *const q_update =
     "purchase_value = :purchase_value, acquisition_date = :acquisition_date, "
     "classification_code = :classification_code, "
     "responsible_person = :responsible_person, "
+    "priority_days = :priority_days, priority_scope = :priority_scope, "
     "updated = :now WHERE id = :id";
 
 static int
@@ -428,6 +435,11 @@ take_text(struct yiqid *ctx, const struct ifield *f, const char *name,
 		if (*s != '\0' && !date_ok(s))
 			return (fail(field, cause, name, "%s must be a date "
 			    "YYYY-MM-DD", name));
+		break;
+	case IF_SCOPE:
+		if (strcmp(s, "institute") != 0 && strcmp(s, "district") != 0)
+			return (fail(field, cause, name, "%s must be institute "
+			    "or district", name));
 		break;
 	case IF_HOURS:
 		if (hours_parse(s, &h, &why) == -1) {

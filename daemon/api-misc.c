@@ -32,5 +32,7 @@ api_misc_me(struct req *r)
 		api_error(r, 404, "not_found", "no such user");
 		return;
 	}
+	json_object_set_new(u, "suspended_until", suspension_json(r->ctx,
+	    r->user->id));
 	api_reply(r, 200, u);
 }

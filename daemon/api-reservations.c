@@ -633,6 +633,13 @@ series_book(struct req *r, const struct instrument *in, struct booking *bk,
 			(*nclash)++;
 			continue;
 		}
+		if (policy_series(r->ctx, in, bk->uid, bk->inst, o[i].start,
+		    o[i].end, &o[i].rule, &o[i].msg, &rc) != 0) {
+			if (o[i].rule == NULL)
+				return (rc);
+			(*nrule)++;
+			continue;
+		}
 		if ((rc = insert_reservation(r, in, bk, o[i].start, o[i].end,
 		    &o[i].id)) != SQLITE_OK)
 			return (rc);
@@ -648,6 +655,7 @@ series_refuse(struct req *r, const struct instrument *in,
 	json_t		*list, *conflicts, *extra;
 	size_t		 i, first = n;
 	char		*when;
+	int		 suspended;
 
 	list = json_array();
 	conflicts = json_array();
@@ -666,7 +674,9 @@ series_refuse(struct req *r, const struct instrument *in,
 		json_decref(conflicts);
 		extra = json_pack("{s:s,s:I,s:o}", "rule", o[first].rule,
 		    "occurrence", (json_int_t)first + 1, "occurrences", list);
-		api_error_json(r, 422, "rule", extra, "occurrence %zu of %zu "
+		suspended = strcmp(o[first].rule, "suspended") == 0;
+		api_error_json(r, suspended ? 403 : 422, suspended ?
+		    "forbidden" : "rule", extra, "occurrence %zu of %zu "
 		    "(%s) cannot be booked: %s%s", first + 1, n, when,
 		    o[first].msg, nfail > 1 ? "; see occurrences for the "
 		    "others" : "");
@@ -829,7 +839,8 @@ api_reservations_create(struct req *r)
 		api_db_error(r, rc);
 		goto out;
 	}
-	if (check_free(r, &in, start, end, 0) == -1) {
+	if (check_free(r, &in, start, end, 0) == -1 ||
+	    policy_check_reply(r, &in, bk.uid, bk.inst, start, end, 0) == -1) {
 		db_rollback(r->ctx);
 		goto out;
 	}
@@ -1127,7 +1138,8 @@ api_reservations_patch(struct req *r)
 		api_db_error(r, rc);
 		goto out;
 	}
-	if (moved && check_free(r, &in, start, end, c.id) == -1) {
+	if (moved && (check_free(r, &in, start, end, c.id) == -1 ||
+	    policy_check_reply(r, &in, c.user_id, 0, start, end, c.id) == -1)) {
 		db_rollback(r->ctx);
 		goto out;
 	}

@@ -68,10 +68,13 @@ static const struct config_key config_keys[] = {
 	{ "rate_limit", set_int, offsetof(struct config, rate_limit), 0, 1000000 },
 	{ "report_baseline_hours", set_int, offsetof(struct config, report_baseline_hours), 1, 8784 },
 	{ "report_saturated_hours", set_int, offsetof(struct config, report_saturated_hours), 1, 8784 },
+	{ "suspension_days", set_int, offsetof(struct config, suspension_days), 1, 3650 },
 	{ "synchronous", set_sync, 0, 0, 0 },
 	{ "timeout", set_int, offsetof(struct config, timeout), 1, 86400 },
 	{ "timer_interval", set_int, offsetof(struct config, timer_interval), 1, 3600 },
 	{ "user", set_string, offsetof(struct config, user), 0, 0 },
+	{ "violation_limit", set_int, offsetof(struct config, violation_limit), 0, 1000 },
+	{ "violation_window_days", set_int, offsetof(struct config, violation_window_days), 1, 3650 },
 };
 
 /* Fill in the defaults of SPEC §8. */
@@ -98,6 +101,9 @@ config_defaults(struct config *cfg)
 	cfg->report_baseline_hours = 1400;
 	cfg->report_saturated_hours = 1200;
 	cfg->group_commit = 1;
+	cfg->violation_limit = 3;
+	cfg->violation_window_days = 90;
+	cfg->suspension_days = 14;
 }
 
 /* Free what the configuration owns. */

@@ -49,6 +49,9 @@ static const struct route *const route_tables[] = {
 	api_ical_import_routes,
 	api_calendars_routes,
 	api_reports_routes,
+	api_quotas_routes,
+	api_violations_routes,
+	api_faults_routes,
 };
 
 static void	http_dispatch(struct evhttp_request *, void *);

@@ -25,7 +25,8 @@ instrument_load(struct yiqid *ctx, const char *code, int64_t id,
 	    "SELECT i.id, i.code, i.name, i.status, i.site_id, s.code, "
 	    "s.timezone, i.owner_id, i.granularity_min, i.min_duration_min, "
 	    "i.max_duration_min, i.advance_days, i.buffer_min, i.opening_hours, "
-	    "i.requires_approval, i.requires_qualification "
+	    "i.requires_approval, i.requires_qualification, "
+	    "i.priority_days, i.priority_scope = 'district' "
 	    "FROM instruments i JOIN sites s ON s.id = i.site_id "
 	    "WHERE (:code IS NOT NULL AND i.code = :code) OR "
 	    "(:code IS NULL AND i.id = :id)";
@@ -64,6 +65,8 @@ instrument_load(struct yiqid *ctx, const char *code, int64_t id,
 	}
 	in->rules.requires_approval = sqlite3_column_int(st, 14);
 	in->rules.requires_qualification = sqlite3_column_int(st, 15);
+	in->rules.priority_days = sqlite3_column_int(st, 16);
+	in->rules.priority_district = sqlite3_column_int(st, 17);
 	sqlite3_reset(st);
 	return (0);
 }

@@ -57,6 +57,9 @@ struct config {
 	int		 report_baseline_hours; /* annual baseline per instrument */
 	int		 report_saturated_hours; /* annual "saturated" threshold */
 	int		 group_commit;	/* 1: requests share commits (db.c) */
+	int		 violation_limit; /* violations that suspend, 0: never */
+	int		 violation_window_days; /* ... within this many days */
+	int		 suspension_days; /* how long a suspension lasts */
 };
 
 /* One token's request bucket (ratelimit.c). */
@@ -197,6 +200,8 @@ struct rules {
 	struct hours	hours;
 	int		requires_approval;
 	int		requires_qualification;
+	int		priority_days;	/* home priority window, 0: off */
+	int		priority_district; /* 1: the owner's district is home */
 };
 
 /* An instrument as the booking code needs it. */
@@ -569,5 +574,39 @@ extern const struct route api_calendars_routes[];
 int	 calpoll_start(struct yiqid *, char **);
 void	 calpoll_kick(struct yiqid *);
 void	 calpoll_stop(struct yiqid *);
+
+/* policy.c */
+/* Why a booking policy refuses a booking: the answer policy_reply() sends. */
+struct refusal {
+	int		 status;	/* 403 or 422 */
+	const char	*rule;		/* "suspended", "priority", "quota" */
+	char		*msg;		/* the sentence, or NULL */
+	json_t		*extra;		/* members of the error object */
+	int		 rc;		/* SQLite code of a database error */
+};
+int	 policy_check(struct yiqid *, const struct instrument *, int64_t,
+	    int64_t, time_t, time_t, int64_t, struct refusal *);
+int	 refusal_set(struct refusal *, int, const char *, json_t *,
+	    const char *);
+void	 refusal_free(struct refusal *);
+void	 policy_reply(struct req *, struct refusal *);
+int	 policy_check_reply(struct req *, const struct instrument *, int64_t,
+	    int64_t, time_t, time_t, int64_t);
+int	 policy_series(struct yiqid *, const struct instrument *, int64_t,
+	    int64_t, time_t, time_t, const char **, char **, int *);
+
+/* quotas.c */
+extern const struct route api_quotas_routes[];
+int	 quota_check(struct yiqid *, const struct instrument *, int64_t,
+	    int64_t, time_t, time_t, int64_t, struct refusal *);
+
+/* violations.c */
+extern const struct route api_violations_routes[];
+time_t	 suspended_until(struct yiqid *, int64_t, int *);
+int	 violations_sweep(struct yiqid *, time_t);
+json_t	*suspension_json(struct yiqid *, int64_t);
+
+/* api-faults.c */
+extern const struct route api_faults_routes[];
 
 #endif /* YIQID_H */

@@ -17,7 +17,8 @@ check "set-up" setup_basic
 for c in M1 M2 M3; do
 	api POST /api/v1/instruments "{\"code\":\"$c\",\"name\":\"Mixed $c\",\"site\":\"HC-HTZ\",\"owner\":\"CQU\",\"rules\":{\"advance_days\":365}}"
 done
-base=$(date -d "$(day 1)T00:00+08:00" +%s)
+# Two days ahead: cancelling is not late (late cancellations suspend).
+base=$(date -d "$(day 3)T00:00+08:00" +%s)
 
 at() {	# slot number -> local time text
 	TZ=Asia/Shanghai date -d "@$((base + $1 * 1800))" +%Y-%m-%dT%H:%M+08:00

@@ -118,6 +118,7 @@ stop_daemon() {
 	rc=$?
 	DPID=
 	cat "$T/yiqid.log.new" >> "$T/yiqid.log" 2>/dev/null
+	[ $rc -eq 0 ] || diag "yiqid exited with status $rc"
 	return $rc
 }
 
