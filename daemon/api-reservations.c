@@ -306,10 +306,16 @@ slot_state(struct req *r, const struct instrument *in, time_t start,
 	static const char *const q_black =
 	    "SELECT reason FROM blackouts WHERE (instrument_id = :i OR "
 	    "site_id = :s) AND \"end\" > :from AND start < :to LIMIT 1";
+	/*
+	 * "+r.start": ordering by the bare column lets SQLite walk
+	 * reservations_instrument_start, the instrument's whole history;
+	 * the unary plus keeps it on reservations_overlap, which reads only
+	 * the slot-holding bookings ending after :from (a few rows to sort).
+	 */
 	static const char *const q_clash = RES_SELECT
 	    "WHERE r.instrument_id = :i AND r.status IN ('pending', "
 	    "'confirmed') AND r.\"end\" > :from AND r.start < :to AND "
-	    "r.id != :x ORDER BY r.start LIMIT :max";
+	    "r.id != :x ORDER BY +r.start LIMIT :max";
 	sqlite3_stmt	*st;
 	long		 buf = in->rules.buffer_min * 60L;
 
