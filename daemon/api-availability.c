@@ -147,7 +147,7 @@ busy_json(struct req *r, const struct instrument *in, time_t from, time_t to,
 	    "ins.private FROM reservations r JOIN institutes ins ON "
 	    "ins.id = r.institute_id WHERE r.instrument_id = :i AND "
 	    "r.status IN ('pending', 'confirmed') AND r.\"end\" > :from AND "
-	    "r.start < :to ORDER BY r.start";
+	    "r.start < :to ORDER BY +r.start";	/* + : see slot_state() */
 	static const char *const q_black =
 	    "SELECT id, start, \"end\", reason FROM blackouts WHERE "
 	    "(instrument_id = :i OR site_id = :s) AND \"end\" > :from AND "

@@ -590,7 +590,7 @@ feed_freebusy(struct req *r, struct feed *f, struct ical *ic)
 	static const char *const q =
 	    "SELECT start, \"end\", status = 'pending' FROM reservations "
 	    "WHERE instrument_id = :i AND status IN ('pending', 'confirmed') "
-	    "AND \"end\" > :from AND start < :to ORDER BY start LIMIT :max";
+	    "AND \"end\" > :from AND start < :to ORDER BY +start LIMIT :max";
 	static const char *const q_black =
 	    "SELECT start, \"end\" FROM blackouts WHERE (instrument_id = :i OR "
 	    "site_id = :s) AND \"end\" > :from AND start < :to ORDER BY start";

@@ -216,6 +216,7 @@ serve_cleanup(struct yiqid *ctx)
 	reports_stop(ctx);
 	if (ctx->http != NULL)
 		evhttp_free(ctx->http);
+	ckpt_stop(ctx);
 	db_close(ctx);
 	if (ctx->base != NULL)
 		event_base_free(ctx->base);
@@ -249,6 +250,8 @@ cmd_serve(struct yiqid *ctx, int demo)
 	if (demo && demo_load(ctx, &cause) == -1)
 		goto fail;
 	db_group_start(ctx);
+	if (ckpt_start(ctx, &cause) == -1)
+		goto fail;
 	if (calpoll_start(ctx, &cause) == -1)
 		goto fail;
 	workflow_start(ctx);

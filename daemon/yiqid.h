@@ -113,6 +113,8 @@ struct yiqid {
 	struct timeval		 group_t0;	/* when it was opened */
 	int			 group_hold_ms;	/* tests: keep groups open */
 	TAILQ_HEAD(, req)	 held;		/* replies waiting for it */
+
+	struct checkpointer	*ckpt;		/* WAL checkpoints (checkpoint.c) */
 };
 #define DB_PRIORITIES		3	/* event priorities of the base */
 #define DB_GROUP_PRIORITY	2	/* the group commit runs last */
@@ -419,6 +421,10 @@ int	 qualification_check(struct yiqid *, int64_t, int64_t, time_t,
 extern const char *const usage_types[USAGE_TYPES + 1];
 int	 usage_type_index(const char *);
 int	 usage_type_take(struct req *, json_t *, const char **);
+
+/* checkpoint.c */
+int	 ckpt_start(struct yiqid *, char **);
+void	 ckpt_stop(struct yiqid *);
 
 /* report.c */
 enum report_by {

@@ -9,7 +9,7 @@
 . "$top_srcdir/tests/e2e/lib.sh"
 
 cat > "$T/yiqid.conf" <<CONF
-noshow_grace = 1
+noshow_grace = 40
 timer_interval = 1
 late_cancel_hours = 24
 CONF
@@ -106,13 +106,15 @@ X1=$(jq -r .id "$T/out")
 y 6 "check-in is refused long before the start" --token "$WANG" checkin "$X1"
 check "the refusal names the window" grep -q "minutes before" "$T/err"
 # Bookings in the past (and just now) can only be made behind the daemon's back.
+# ci@test starts on the last grid point (up to 30 min ago), so the grace
+# (40 min) must outlast it; ns@test started 50 min ago and is a no-show.
 NOW=$(date +%s)
 # It started 30 s ago: inside the 1-minute grace, so the timer leaves it.
 S0=$((NOW - 30))
 sqlite3 "$DB" "INSERT INTO reservations (uid, instrument_id, user_id, institute_id, start, \"end\", status, created, updated, created_by)
 SELECT 'ci@test', i.id, u.id, u.institute_id, $S0, $S0 + 7200, 'confirmed', $NOW, $NOW, u.id FROM instruments i, users u WHERE i.code = 'XRD-1' AND u.login = 'wang';
 INSERT INTO reservations (uid, instrument_id, user_id, institute_id, start, \"end\", status, created, updated, created_by)
-SELECT 'ns@test', i.id, u.id, u.institute_id, $NOW - 600, $NOW + 7200, 'confirmed', $NOW, $NOW, u.id FROM instruments i, users u WHERE i.code = 'NMR-2' AND u.login = 'li';"
+SELECT 'ns@test', i.id, u.id, u.institute_id, $NOW - 3000, $NOW + 7200, 'confirmed', $NOW, $NOW, u.id FROM instruments i, users u WHERE i.code = 'NMR-2' AND u.login = 'li';"
 CI=$(sqlite3 "$DB" "SELECT id FROM reservations WHERE uid = 'ci@test'")
 NS=$(sqlite3 "$DB" "SELECT id FROM reservations WHERE uid = 'ns@test'")
 y 4 "another member cannot check in someone's booking" --token "$LI" checkin "$CI"
