@@ -35,14 +35,16 @@ CREATE TABLE quotas (
 CREATE INDEX quotas_instrument ON quotas(instrument_id);
 CREATE INDEX quotas_category ON quotas(category);
 
--- A violation of the booking policy by a user: a no-show or a late
--- cancellation.  Written by the triggers below, once per booking and kind,
--- whatever path changed the booking.
+-- A violation of the booking policy by a user: a no-show, a late
+-- cancellation, or using far less than booked (checked in for less than
+-- half of the booked time).  Written by the triggers below, once per
+-- booking and kind, whatever path changed the booking.
 CREATE TABLE violations (
 	id		INTEGER PRIMARY KEY,	-- violation id
 	user_id		INTEGER NOT NULL REFERENCES users(id), -- whose
 	reservation_id	INTEGER NOT NULL REFERENCES reservations(id), -- which booking
-	kind		TEXT NOT NULL CHECK (kind IN ('no_show', 'late_cancellation')), -- what happened
+	kind		TEXT NOT NULL CHECK (kind IN ('no_show', 'late_cancellation',
+	    'underuse')),			-- what happened
 	at		INTEGER NOT NULL,	-- when it was recorded
 	evaluated	INTEGER NOT NULL DEFAULT 0, -- 1: the suspension rule has seen it
 	UNIQUE (reservation_id, kind)
@@ -55,6 +57,17 @@ WHEN NEW.status = 'no_show' AND OLD.status != 'no_show'
 BEGIN
 	INSERT OR IGNORE INTO violations (user_id, reservation_id, kind, at)
 	VALUES (NEW.user_id, NEW.id, 'no_show', NEW.updated);
+END;
+
+-- Completed after using less than half of the booked time: OLD holds the
+-- booked slot, since an early check-out moves the end in the same update.
+CREATE TRIGGER violations_underuse AFTER UPDATE OF status ON reservations
+WHEN NEW.status = 'completed' AND OLD.status = 'confirmed'
+    AND NEW.checked_in IS NOT NULL AND NEW.checked_out IS NOT NULL
+    AND (NEW.checked_out - NEW.checked_in) * 2 < OLD."end" - OLD.start
+BEGIN
+	INSERT OR IGNORE INTO violations (user_id, reservation_id, kind, at)
+	VALUES (NEW.user_id, NEW.id, 'underuse', NEW.updated);
 END;
 
 CREATE TRIGGER violations_late_cancellation AFTER UPDATE OF

@@ -136,6 +136,15 @@ while [ $i -lt 100 ]; do
 done
 is "the timer marks a booking not checked in within the grace as no_show" "$st" no_show
 is "the checked-in booking is not a no-show" "$(sqlite3 "$DB" "SELECT status FROM reservations WHERE id = $CI")" completed
+is "checking out after using far less than booked is an underuse violation" \
+    "$(sqlite3 "$DB" "SELECT count(*) FROM violations WHERE reservation_id = $CI AND kind = 'underuse'")" 1
+# Used 90 of 120 minutes: not a violation.
+sqlite3 "$DB" "INSERT INTO reservations (uid, instrument_id, user_id, institute_id, start, \"end\", status, created, updated, created_by, checked_in)
+SELECT 'used@test', i.id, u.id, u.institute_id, $NOW - 5400, $NOW + 1800, 'confirmed', $NOW, $NOW, u.id, $NOW - 5400 FROM instruments i, users u WHERE i.code = 'NMR-2' AND u.login = 'wang';"
+USED=$(sqlite3 "$DB" "SELECT id FROM reservations WHERE uid = 'used@test'")
+y 0 "checking out after most of the booking" --token "$WANG" checkout "$USED"
+is "using most of the booking is no violation" \
+    "$(sqlite3 "$DB" "SELECT count(*) FROM violations WHERE reservation_id = $USED")" 0
 is "the no-show is audited by the daemon" "$(sqlite3 "$DB" "SELECT count(*) FROM audit WHERE action = 'reservation.no_show' AND object_id = '$NS' AND user_id IS NULL")" 1
 is "a future booking is untouched" "$(sqlite3 "$DB" "SELECT status FROM reservations WHERE id = $X1")" confirmed
 y 0 "the rest of a no-show's slot can be booked again" --token "$ADMIN_TOKEN" --json book NMR-2 --start "$(at $(( (NOW / 1800 + 1) * 1800 )))" --duration 30m
