@@ -318,11 +318,8 @@ cmd_admin_blackouts_rm_exec(struct client *c, const struct cmd_entry *e,
 
 	while ((ch = cmd_getopt(c, e, argc, argv)) != -1)
 		return (cmd_usage(e, NULL));
-	if (argc - optind != 1)
-		return (cmd_usage(e, "give one blackout number"));
-	if (cmd_number("the blackout number", argv[optind], 1, LLONG_MAX,
-	    &id) != 0)
-		return (YIQI_EXIT_USAGE);
+	if ((rc = cmd_id_arg(e, argc, argv, "blackout", &id)) != 0)
+		return (rc);
 
 	xasprintf(&path, "/blackouts/%lld", id);
 	rc = api_call(c, "DELETE", path, NULL, &resp);

@@ -114,11 +114,8 @@ cmd_admin_suspensions_lift_exec(struct client *c, const struct cmd_entry *e,
 
 	while ((ch = cmd_getopt(c, e, argc, argv)) != -1)
 		return (cmd_usage(e, NULL));
-	if (argc - optind != 1)
-		return (cmd_usage(e, "give one suspension number"));
-	if (cmd_number("the suspension number", argv[optind], 1, LLONG_MAX,
-	    &id) != 0)
-		return (YIQI_EXIT_USAGE);
+	if ((rc = cmd_id_arg(e, argc, argv, "suspension", &id)) != 0)
+		return (rc);
 	xasprintf(&path, "/suspensions/%lld/lift", id);
 	rc = api_call(c, "POST", path, NULL, &resp);
 	free(path);

@@ -82,11 +82,8 @@ cmd_approve_exec(struct client *c, const struct cmd_entry *e, int argc,
 			return (cmd_usage(e, NULL));
 		}
 	}
-	if (argc - optind != 1)
-		return (cmd_usage(e, "give one booking number"));
-	if (cmd_number("the booking number", argv[optind], 1, LLONG_MAX,
-	    &id) != 0)
-		return (YIQI_EXIT_USAGE);
+	if ((rc = cmd_id_arg(e, argc, argv, "booking", &id)) != 0)
+		return (rc);
 
 	if (reason != NULL) {
 		body = json_object();

@@ -213,11 +213,8 @@ cmd_admin_faults_resolve_exec(struct client *c, const struct cmd_entry *e,
 		else
 			return (cmd_usage(e, NULL));
 	}
-	if (argc - optind != 1)
-		return (cmd_usage(e, "give one fault number"));
-	if (cmd_number("the fault number", argv[optind], 1, LLONG_MAX,
-	    &id) != 0)
-		return (YIQI_EXIT_USAGE);
+	if ((rc = cmd_id_arg(e, argc, argv, "fault", &id)) != 0)
+		return (rc);
 	body = json_object();
 	if (resolution != NULL &&
 	    json_object_set_new(body, "resolution", json_string(resolution)) ==

@@ -498,3 +498,23 @@ cmd_help_exec(struct client *c, const struct cmd_entry *self, int argc,
 	free(args);
 	return (rc);
 }
+
+/*
+ * Take the one numbered object (a booking, blackout, quota ...) that must
+ * be left after the options; what names it in the messages.  Returns 0, or
+ * the exit status of a usage error.
+ */
+int
+cmd_id_arg(const struct cmd_entry *e, int argc, char **argv, const char *what,
+    long long *id)
+{
+	char	*label;
+	int	 rc;
+
+	if (argc - optind != 1)
+		return (cmd_usage(e, "give one %s number", what));
+	xasprintf(&label, "the %s number", what);
+	rc = cmd_number(label, argv[optind], 1, LLONG_MAX, id);
+	free(label);
+	return (rc != 0 ? YIQI_EXIT_USAGE : 0);
+}

@@ -125,6 +125,8 @@ void	 cmd_print_help(FILE *, const struct cmd_entry *, const char *);
 void	 cmd_print_list(FILE *);
 int	 cmd_number(const char *, const char *, long long, long long,
 	     long long *);
+int	 cmd_id_arg(const struct cmd_entry *, int, char **, const char *,
+	     long long *);
 int	 cmd_time(struct client *, struct zone_ref *, const char *,
 	     const char *, time_t *);
 int	 cmd_time_check(struct client *, const char *, const char *);
