@@ -119,29 +119,6 @@ api_qualifications_list(struct req *r)
 	    (json_int_t)limit, "offset", (json_int_t)offset));
 }
 
-/* May the request's user grant qualifications on this category? */
-static int
-manages_category(struct req *r, const char *category)
-{
-	static const char *const q =
-	    "SELECT 1 FROM user_instruments ui JOIN instruments i ON "
-	    "i.id = ui.instrument_id WHERE ui.user_id = :u AND "
-	    "i.category = :c LIMIT 1";
-	sqlite3_stmt	*st;
-	int		 yes;
-
-	if (r->user->role == ROLE_ADMIN)
-		return (1);
-	if (r->user->role != ROLE_MANAGER)
-		return (0);
-	st = db_prepare(r->ctx, q);
-	db_bind_int(st, ":u", r->user->id);
-	db_bind_text(st, ":c", category);
-	yes = db_step(st) == SQLITE_ROW;
-	sqlite3_reset(st);
-	return (yes);
-}
-
 /* Parse "until" (YYYY-MM-DD) into the first second after that day in zone. */
 static int
 in_until(struct req *r, const char *until, const char *zone, time_t *out)
@@ -187,7 +164,7 @@ grant_target(struct req *r, const char *code, const char *category,
 		    "category"), "category must be a code such as nmr");
 		return (-1);
 	}
-	if (!manages_category(r, category)) {
+	if (!auth_manages_category(r, category)) {
 		api_error(r, 403, "forbidden", "only a manager of an instrument "
 		    "of category %s (or an admin) may grant it", category);
 		return (-1);
@@ -342,7 +319,7 @@ api_qualifications_revoke(struct req *r)
 	category = db_text(st, 1);
 	sqlite3_reset(st);
 	allowed = iid != 0 ? auth_manages(r, iid) :
-	    manages_category(r, category);
+	    auth_manages_category(r, category);
 	free(category);
 	if (!allowed) {
 		api_error(r, 403, "forbidden", "only a manager of what the "

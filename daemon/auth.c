@@ -164,6 +164,34 @@ auth_manages(struct req *r, int64_t instrument_id)
 	return (yes);
 }
 
+/*
+ * Does the request's user manage an instrument of this category (or
+ * administer all)?  Category-wide qualifications and quotas need it.
+ */
+int
+auth_manages_category(struct req *r, const char *category)
+{
+	static const char *const q =
+	    "SELECT 1 FROM user_instruments ui JOIN instruments i ON "
+	    "i.id = ui.instrument_id WHERE ui.user_id = :u AND "
+	    "i.category = :c LIMIT 1";
+	sqlite3_stmt	*st;
+	int		 yes;
+
+	if (r->user == NULL)
+		return (0);
+	if (r->user->role == ROLE_ADMIN)
+		return (1);
+	if (r->user->role != ROLE_MANAGER)
+		return (0);
+	st = db_prepare(r->ctx, q);
+	db_bind_int(st, ":u", r->user->id);
+	db_bind_text(st, ":c", category);
+	yes = db_step(st) == SQLITE_ROW;
+	sqlite3_reset(st);
+	return (yes);
+}
+
 /* Is the request's user a park manager of this site (or an admin)? */
 int
 auth_covers_site(struct req *r, int64_t site_id)

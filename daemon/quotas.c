@@ -106,27 +106,6 @@ api_quotas_list(struct req *r)
 	    (json_int_t)limit, "offset", (json_int_t)offset));
 }
 
-/* May the request's user set quotas on this category? */
-static int
-quota_manages_category(struct req *r, const char *category)
-{
-	static const char *const q =
-	    "SELECT 1 FROM user_instruments ui JOIN instruments i ON "
-	    "i.id = ui.instrument_id WHERE ui.user_id = :u AND "
-	    "i.category = :c LIMIT 1";
-	sqlite3_stmt	*st;
-	int		 yes;
-
-	if (r->user->role == ROLE_ADMIN)
-		return (1);
-	st = db_prepare(r->ctx, q);
-	db_bind_int(st, ":u", r->user->id);
-	db_bind_text(st, ":c", category);
-	yes = db_step(st) == SQLITE_ROW;
-	sqlite3_reset(st);
-	return (yes);
-}
-
 /* Answer 400 naming field; returns -1. */
 static int
 bad(struct req *r, const char *field, const char *msg)
@@ -158,7 +137,7 @@ quota_target(struct req *r, const char *code, const char *category,
 	if (!code_ok(category))
 		return (bad(r, "category", "category must be a code such as "
 		    "nmr"));
-	if (!quota_manages_category(r, category)) {
+	if (!auth_manages_category(r, category)) {
 		api_error(r, 403, "forbidden", "only a manager of an instrument "
 		    "of category %s (or an admin) may set quotas on it",
 		    category);
@@ -283,7 +262,7 @@ api_quotas_remove(struct req *r)
 	category = db_text(st, 1);
 	sqlite3_reset(st);
 	allowed = iid != 0 ? auth_manages(r, iid) :
-	    quota_manages_category(r, category);
+	    auth_manages_category(r, category);
 	free(category);
 	if (!allowed) {
 		api_error(r, 403, "forbidden", "only a manager of what the quota "

@@ -323,6 +323,7 @@ void	 user_free(struct user *);
 const char *role_name(enum role);
 int	 role_parse(const char *, enum role *);
 int	 auth_manages(struct req *, int64_t);
+int	 auth_manages_category(struct req *, const char *);
 int	 auth_covers_site(struct req *, int64_t);
 int	 auth_sees_booking(struct req *, int64_t, int64_t, int64_t);
 
