@@ -87,7 +87,6 @@ struct yiqid {
 	struct event		*ev_sigterm;
 	struct event		*ev_sigint;
 	struct event		*ev_sighup;
-	struct event		*ev_timer;
 
 	sqlite3			*db;
 	struct stmt_cache	 stmts[STMT_CACHE_SIZE];
@@ -98,8 +97,6 @@ struct yiqid {
 	struct bucket		 buckets[RATE_BUCKETS];
 
 	int			 stopping;
-	int			 nconnections;
-	time_t			 now_override;	/* tests: YIQID_NOW */
 	struct event		*ev_workflow;	/* the no-show sweep (workflow.c) */
 
 	struct calpoll		*calpoll;	/* external calendars */
