@@ -16,6 +16,7 @@ if [ -z "${YIQID:-}" ]; then
 	    ../configure CFLAGS='-O2 -g' >/dev/null; } && make -j2 >/dev/null)
 	YIQID=$TOP/build-bench/daemon/yiqid
 fi
+NAIVE=${NAIVE:-$(dirname "$YIQID")/../bench/naive}
 
 T=$(mktemp -d "${TMPDIR:-/tmp}/yiqi-bench.XXXXXX")
 PID=
@@ -29,6 +30,17 @@ start() {	# DB [CONFIG-LINE...]: start yiqid on it, set PID and URL
 	: > "$T/log"
 	"$YIQID" -f -c "$T/yiqid.conf" -d "$db" -l 127.0.0.1:0 2>"$T/log" &
 	PID=$!
+	listening
+}
+
+start_naive() {	# DB: start the naive baseline server (bench/naive.c) on it
+	: > "$T/log"
+	"$NAIVE" -d "$1" -l 127.0.0.1:0 2>"$T/log" &
+	PID=$!
+	listening
+}
+
+listening() {	# wait for the server PID to say it serves; set URL
 	while ! grep -q serving "$T/log"; do
 		kill -0 "$PID" || { cat "$T/log" >&2; exit 1; }
 		sleep 0.05

@@ -9,8 +9,10 @@
 # $DURATION seconds per figure, default 10):
 #   - durable bookings/s (synchronous = full, auth, rules, overlap, audit)
 #     with 0 and with BOOKINGS existing, group commit on;
-#   - the same with group_commit = off: the naive one-transaction-per-request
-#     design, as the baseline, in the same run;
+#   - the naive one-transaction-per-request design, as the baseline, in the
+#     same run, twice: bench/naive (naive.c: evhttp + jansson + SQLite, no
+#     auth/rules/audit, as the issue describes it) and yiqid itself with
+#     group_commit = off;
 #   - GET /api/v1/health and a week's availability, requests/s;
 #   - booking latency while a site feed (~10,000 events) and a year's
 #     report are requested over and over.
@@ -90,8 +92,24 @@ echo "booking with $N existing (group_commit = off, the naive baseline) ..."
 start "$DB1" "group_commit = off"
 book bn $(( BASE + 400 * 86400 ))
 stop
+echo "booking with $N existing on bench/naive (one transaction per booking, no auth/rules/audit) ..."
+[ -x "$NAIVE" ] || { echo "bench: $NAIVE is missing (make builds it)" >&2; exit 1; }
+start_naive "$T/naive.db"
+stop
+sqlite3 "$T/naive.db" >/dev/null <<SQL
+BEGIN;
+WITH RECURSIVE k(x) AS (SELECT 0 UNION ALL SELECT x + 1 FROM k WHERE x < $N - 1)
+INSERT INTO bookings (instrument, start, "end", purpose)
+  SELECT 'IN-' || (x % $M), $S0 + (x / $M) * 21600, $S0 + (x / $M) * 21600 + 7200,
+    'seeded' FROM k;
+COMMIT;
+PRAGMA wal_checkpoint(TRUNCATE);
+SQL
+start_naive "$T/naive.db"
+book bp $BASE
+stop
 
-b0=$(rps "$T/b0"); b1=$(rps "$T/b1"); bn=$(rps "$T/bn")
+b0=$(rps "$T/b0"); b1=$(rps "$T/b1"); bn=$(rps "$T/bn"); bp=$(rps "$T/bp")
 h=$(rps "$T/health"); a=$(rps "$T/avail.wrk")
 ratio() { awk "BEGIN { printf \"%.2f\", $1 / $2 }"; }
 echo
@@ -102,7 +120,9 @@ printf '%-58s %10.0f   %s\n' "bookings/s, $N existing, group commit" "$b1" ">= 6
 printf '%-58s %10s   %s\n' "  p50 / p99 latency" "$(pct "$T/b1" 50) / $(pct "$T/b1" 99)" ""
 printf '%-58s %10.0f   %s\n' "bookings/s, 0 existing, group commit" "$b0" ""
 printf '%-58s %10.0f   %s\n' "bookings/s, $N existing, naive (group_commit = off)" "$bn" ""
-printf '%-58s %10s   %s\n' "group commit / naive (same run)" "$(ratio "$b1" "$bn")" ">= 2.0"
+printf '%-58s %10.0f   %s\n' "bookings/s, $N existing, bench/naive program" "$bp" ""
+printf '%-58s %10s   %s\n' "group commit / bench/naive program (same run)" "$(ratio "$b1" "$bp")" ">= 2.0"
+printf '%-58s %10s   %s\n' "group commit / group_commit = off (same run)" "$(ratio "$b1" "$bn")" ">= 2.0"
 printf '%-58s %10s   %s\n' "flat cost: $N existing / 0 existing" "$(ratio "$b1" "$b0")" ">= 0.80"
 printf '%-58s %10.0f   %s\n' "GET /api/v1/health req/s" "$h" ""
 printf '%-58s %10.0f   %s\n' "GET availability (a week) req/s" "$a" ""
