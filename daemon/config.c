@@ -53,6 +53,7 @@ static int	set_onoff(struct config *, const char *, const struct config_key *,
 static const struct config_key config_keys[] = {
 	{ "base_url", set_string, offsetof(struct config, base_url), 0, 0 },
 	{ "busy_timeout", set_int, offsetof(struct config, busy_timeout), 0, 60000 },
+	{ "cache_mb", set_int, offsetof(struct config, cache_mb), 2, 65536 },
 	{ "database", set_string, offsetof(struct config, database), 0, 0 },
 	{ "group_commit", set_onoff, offsetof(struct config, group_commit), 0, 0 },
 	{ "late_cancel_hours", set_int, offsetof(struct config, late_cancel_hours), 0, 24 * 60 },
@@ -93,6 +94,7 @@ config_defaults(struct config *cfg)
 	cfg->poll_interval = 3600;
 	cfg->synchronous = 2;
 	cfg->busy_timeout = 100;
+	cfg->cache_mb = 64;
 	cfg->rate_limit = 1000;
 	cfg->rate_burst = 2000;
 	cfg->noshow_grace = 30;

@@ -59,9 +59,10 @@ db_open(struct yiqid *ctx, const char *path, char **cause)
 	sqlite3_extended_result_codes(ctx->db, 1);
 	sqlite3_busy_timeout(ctx->db, ctx->cfg.busy_timeout);
 	xasprintf(&sql, "PRAGMA journal_mode = WAL; PRAGMA synchronous = %s; "
-	    "PRAGMA foreign_keys = ON; PRAGMA cache_size = -65536; "
+	    "PRAGMA foreign_keys = ON; PRAGMA cache_size = -%d; "
 	    "PRAGMA temp_store = MEMORY;",
-	    ctx->cfg.synchronous == 2 ? "FULL" : "NORMAL");
+	    ctx->cfg.synchronous == 2 ? "FULL" : "NORMAL",
+	    ctx->cfg.cache_mb * 1024);
 	rc = db_exec(ctx, sql);
 	free(sql);
 	if (rc != SQLITE_OK) {

@@ -49,6 +49,7 @@ struct config {
 	char		*user;		/* drop privileges to this user */
 	int		 synchronous;	/* 2 = FULL, 1 = NORMAL */
 	int		 busy_timeout;	/* SQLite busy timeout, ms */
+	int		 cache_mb;	/* SQLite page cache, MiB */
 	int		 rate_limit;	/* requests/s per token, 0 = off */
 	int		 rate_burst;	/* bucket size */
 	int		 noshow_grace;	/* minutes after start to check in */
