@@ -18,6 +18,8 @@
 #include "config.h"
 
 #include <sys/queue.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
 
 #include <errno.h>
 #include <fcntl.h>
@@ -34,6 +36,7 @@
 #define REPORT_JOBS_MAX		4
 #define REPORT_DAYS_MAX		3660	/* longest period: ten years */
 #define REPORT_TEXT_MAX		128	/* longest filter value */
+#define REPORT_NICE		10	/* workers' nice value */
 
 /* One report being computed: owned by the loop, read by its worker. */
 struct report_job {
@@ -85,6 +88,12 @@ job_run(void *arg)
 	sqlite3			*db = NULL;
 
 	job->rc = -1;
+	/*
+	 * Below the loop's priority: on a busy machine a report takes longer
+	 * rather than delaying bookings (Linux nices threads one by one).
+	 */
+	(void)setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid),
+	    REPORT_NICE);
 	if (sqlite3_open_v2(job->database, &db, SQLITE_OPEN_READONLY |
 	    SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
 		xasprintf(&job->cause, "opening %s read-only: %s",
