@@ -37,6 +37,7 @@
 
 #define CONFLICTS_MAX	10
 #define CHECKIN_EARLY	(15 * 60)	/* check-in opens this early, seconds */
+#define LIST_TIME_FAR	(1LL << 50)	/* "no bound" for the list's from/to */
 
 /* Columns every reservation query selects, in reservation_json()'s order. */
 #define RES_SELECT \
@@ -923,10 +924,12 @@ bind_filters(struct req *r, sqlite3_stmt *st, const char *user,
 	db_bind_text(st, ":user", user);
 	db_bind_text(st, ":institute", req_query(r, "institute"));
 	db_bind_text(st, ":status", statuses_csv);
-	if (has_from)
-		db_bind_int(st, ":from", from);
-	if (has_to)
-		db_bind_int(st, ":to", to);
+	/*
+	 * Always bound, to far-away sentinels when not given, so that the
+	 * start bounds are plain ranges on the (..., start) indexes.
+	 */
+	db_bind_int(st, ":from", has_from ? from : -LIST_TIME_FAR);
+	db_bind_int(st, ":to", has_to ? to : LIST_TIME_FAR);
 	if (req_query(r, "manages") != NULL) {
 		db_bind_int(st, ":manages", r->user->id);
 		db_bind_int(st, ":mall", r->user->role == ROLE_ADMIN);
@@ -940,8 +943,8 @@ bind_filters(struct req *r, sqlite3_stmt *st, const char *user,
 	"(:user IS NULL OR u.login = :user) AND " \
 	"(:institute IS NULL OR ins.code = :institute) AND " \
 	"(:status IS NULL OR instr(:status, ',' || r.status || ',') > 0) AND " \
-	"(:from IS NULL OR r.\"end\" > :from) AND " \
-	"(:to IS NULL OR r.start < :to) AND " \
+	"r.\"end\" > :from AND r.start < :to AND " \
+	"r.start > :from - (SELECT longest FROM booking_span) AND " \
 	"(:manages IS NULL OR :mall OR r.instrument_id IN (SELECT " \
 	"instrument_id FROM user_instruments WHERE user_id = :manages)) "
 

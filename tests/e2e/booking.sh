@@ -139,6 +139,22 @@ y 0 "the manager sees the full booking" --token "$LIU" --json show-booking "$BLI
 is "manager's view has the user" "$(jq -r .user "$T/out")" li.jun
 y 0 "list --status" --json list --instrument HC-ICPMS-01 --status confirmed --from "$D 00:00" --to "$D 12:00"
 is "list with a period" "$(jq -r '.items | length' "$T/out")" 1
+# The list bounds its walk by start with the longest booking stored: a long
+# booking that began hours before --from is still listed, also once it was
+# made longer by a move.
+y 0 "a long booking" --json book HC-XRD-01 --start "$D 01:00" --duration 7h --purpose "long run"
+BLONG=$(jq -r .id "$T/out")
+y 0 "list from the middle of a long booking" --json list --instrument HC-XRD-01 --from "$D 07:00" --to "$D 07:30"
+is "the long booking is listed" "$(jq -r '[.items[].id] | join(",")' "$T/out")" "$BLONG"
+y 0 "the same without an instrument filter" --json list --from "$D 07:00" --to "$D 07:30"
+check "the long booking is listed without a filter" sh -c "jq -e '.items[] | select(.id == $BLONG)' '$T/out' >/dev/null"
+y 0 "made longer" --json move "$BLONG" --start "$D 00:00" --duration 8h
+y 0 "list near its new end" --json list --from "$D 07:45" --to "$D 07:50"
+check "the lengthened booking is listed" sh -c "jq -e '.items[] | select(.id == $BLONG)' '$T/out' >/dev/null"
+is "the total counts it too" "$(jq -r .total "$T/out")" "$(jq -r '.items | length' "$T/out")"
+y 0 "list after its end" --json list --instrument HC-XRD-01 --from "$D 08:00" --to "$D 09:00"
+is "a booking ending at --from is not listed" "$(jq -r '.items | length' "$T/out")" 0
+y 0 "cancel the long booking" cancel "$BLONG"
 y 5 "show-booking of an unknown id exits 5" show-booking 999999
 
 # Move, cancel.
