@@ -21,6 +21,7 @@ enum cmd_field_type {
 	FIELD_MINUTES,
 	FIELD_DAYS,
 	FIELD_FEN,
+	FIELD_YUAN,
 	FIELD_BOOL
 };
 
@@ -34,9 +35,11 @@ struct cmd_field {
 
 /* Sorted by option; cmd_admin_instrument_options follows the same order. */
 static const struct cmd_field cmd_fields[] = {
+	{ "acquisition-date", "acquisition_date", 0, FIELD_STRING },
 	{ "advance-days", "advance_days", 1, FIELD_DAYS },
 	{ "buffer", "buffer_min", 1, FIELD_MINUTES },
 	{ "category", "category", 0, FIELD_STRING },
+	{ "classification-code", "classification_code", 0, FIELD_STRING },
 	{ "description", "description", 0, FIELD_STRING },
 	{ "granularity", "granularity_min", 1, FIELD_MINUTES },
 	{ "manufacturer", "manufacturer", 0, FIELD_STRING },
@@ -48,10 +51,12 @@ static const struct cmd_field cmd_fields[] = {
 	{ "owner", "owner", 0, FIELD_STRING },
 	{ "priority-days", "priority_days", 1, FIELD_DAYS },
 	{ "priority-scope", "priority_scope", 1, FIELD_STRING },
+	{ "purchase-value", "purchase_value", 0, FIELD_YUAN },
 	{ "rate-external", "rate_external", 1, FIELD_FEN },
 	{ "rate-internal", "rate_internal", 1, FIELD_FEN },
 	{ "requires-approval", "requires_approval", 1, FIELD_BOOL },
 	{ "requires-qualification", "requires_qualification", 1, FIELD_BOOL },
+	{ "responsible-person", "responsible_person", 0, FIELD_STRING },
 	{ "room", "room", 0, FIELD_STRING },
 	{ "site", "site", 0, FIELD_STRING },
 	{ "status", "status", 0, FIELD_STRING },
@@ -59,27 +64,31 @@ static const struct cmd_field cmd_fields[] = {
 };
 
 static const struct option cmd_admin_instrument_options[] = {
-	{ "advance-days", required_argument, NULL, 256 },
-	{ "buffer", required_argument, NULL, 257 },
-	{ "category", required_argument, NULL, 258 },
-	{ "description", required_argument, NULL, 259 },
-	{ "granularity", required_argument, NULL, 260 },
-	{ "manufacturer", required_argument, NULL, 261 },
-	{ "max-duration", required_argument, NULL, 262 },
-	{ "min-duration", required_argument, NULL, 263 },
-	{ "model", required_argument, NULL, 264 },
-	{ "name", required_argument, NULL, 265 },
-	{ "opening-hours", required_argument, NULL, 266 },
-	{ "owner", required_argument, NULL, 267 },
-	{ "priority-days", required_argument, NULL, 268 },
-	{ "priority-scope", required_argument, NULL, 269 },
-	{ "rate-external", required_argument, NULL, 270 },
-	{ "rate-internal", required_argument, NULL, 271 },
-	{ "requires-approval", required_argument, NULL, 272 },
-	{ "requires-qualification", required_argument, NULL, 273 },
-	{ "room", required_argument, NULL, 274 },
-	{ "site", required_argument, NULL, 275 },
-	{ "status", required_argument, NULL, 276 },
+	{ "acquisition-date", required_argument, NULL, 256 },
+	{ "advance-days", required_argument, NULL, 257 },
+	{ "buffer", required_argument, NULL, 258 },
+	{ "category", required_argument, NULL, 259 },
+	{ "classification-code", required_argument, NULL, 260 },
+	{ "description", required_argument, NULL, 261 },
+	{ "granularity", required_argument, NULL, 262 },
+	{ "manufacturer", required_argument, NULL, 263 },
+	{ "max-duration", required_argument, NULL, 264 },
+	{ "min-duration", required_argument, NULL, 265 },
+	{ "model", required_argument, NULL, 266 },
+	{ "name", required_argument, NULL, 267 },
+	{ "opening-hours", required_argument, NULL, 268 },
+	{ "owner", required_argument, NULL, 269 },
+	{ "priority-days", required_argument, NULL, 270 },
+	{ "priority-scope", required_argument, NULL, 271 },
+	{ "purchase-value", required_argument, NULL, 272 },
+	{ "rate-external", required_argument, NULL, 273 },
+	{ "rate-internal", required_argument, NULL, 274 },
+	{ "requires-approval", required_argument, NULL, 275 },
+	{ "requires-qualification", required_argument, NULL, 276 },
+	{ "responsible-person", required_argument, NULL, 277 },
+	{ "room", required_argument, NULL, 278 },
+	{ "site", required_argument, NULL, 279 },
+	{ "status", required_argument, NULL, 280 },
 	{ NULL, 0, NULL, 0 }
 };
 
@@ -114,7 +123,13 @@ static int	cmd_admin_import_exec(struct client *,
 	"  --rate-internal FEN        price an hour for the owner's users, " \
 	"in fen (0)\n" \
 	"  --rate-external FEN        price an hour for everyone else, in " \
-	"fen (0)\n"
+	"fen (0)\n" \
+	"Registry (for the annual evaluation; admins only):\n" \
+	"  --purchase-value YUAN      purchase value in yuan, e.g. " \
+	"1250000.50\n" \
+	"  --acquisition-date DATE    YYYY-MM-DD, or '' when unknown\n" \
+	"  --classification-code C    national classification code\n" \
+	"  --responsible-person P     the person responsible for it\n"
 
 const struct cmd_entry cmd_admin_instruments_add_entry = {
 	.name = "instruments add",
@@ -155,6 +170,52 @@ const struct cmd_entry cmd_admin_import_entry = {
 	.exec = cmd_admin_import_exec
 };
 
+/*
+ * An amount in yuan with at most two decimals ("1250000.50") in fen;
+ * -1 after printing why if it is not one or exceeds max fen.
+ */
+static int
+cmd_admin_yuan(const char *name, const char *text, long long max,
+    long long *out)
+{
+	const char	*p = text;
+	long long	 v = 0;
+	int		 digits = 0, decimals = -1;
+	char		*clean;
+
+	for (; *p != '\0'; p++) {
+		if (*p == '.' && decimals == -1 && digits > 0) {
+			decimals = 0;
+			continue;
+		}
+		if (*p < '0' || *p > '9' || decimals == 2 || v > max / 10)
+			goto bad;
+		v = v * 10 + (*p - '0');
+		digits++;
+		if (decimals >= 0)
+			decimals++;
+	}
+	if (digits == 0 || decimals == 0)
+		goto bad;
+	for (decimals = decimals < 0 ? 0 : decimals; decimals < 2;
+	    decimals++) {
+		if (v > max / 10)
+			goto bad;
+		v *= 10;
+	}
+	if (v > max)
+		goto bad;
+	*out = v;
+	return (0);
+bad:
+	clean = output_clean(text);
+	fprintf(stderr, "yiqi: %s must be an amount in yuan from 0 to %lld "
+	    "with at most 2 decimals (e.g. 1250000.50), not '%s'.\n", name,
+	    max / 100, clean);
+	free(clean);
+	return (-1);
+}
+
 /* Check an option's value and set it in obj; -1 after printing why. */
 static int
 cmd_admin_field(const struct cmd_field *f, const char *value, json_t *obj)
@@ -177,6 +238,10 @@ cmd_admin_field(const struct cmd_field *f, const char *value, json_t *obj)
 		break;
 	case FIELD_FEN:
 		if (cmd_number(name, value, 0, 1000000000000LL, &n) != 0)
+			return (-1);
+		break;
+	case FIELD_YUAN:
+		if (cmd_admin_yuan(name, value, 10000000000000LL, &n) != 0)
 			return (-1);
 		break;
 	case FIELD_BOOL:

@@ -2,8 +2,10 @@
  * cmd-report.c: "yiqi report", the utilisation report of
  * GET /reports/utilisation for park managers and admins.
  *
- * By default the answer's JSON is printed as two aligned tables: the
- * groups with a total line, and the settlement.  --format csv, json and
+ * By default the answer's JSON is printed as three aligned tables: the
+ * groups with a total line, the same groups' sharing-platform figures
+ * (effective hours and their basis, external service hours, sharing rate,
+ * institutes served, baseline utilisation, saturated), and the settlement.  --format csv, json and
  * html print (or write to -o FILE) what the server made, unchanged.
  */
 
@@ -135,6 +137,65 @@ cmd_report_row(struct table *t, const char *key, json_t *g)
 		free(c[i]);
 }
 
+static char *
+cmd_report_int(json_t *v)
+{
+	if (!json_is_integer(v))
+		return (xstrdup("-"));
+	return (cmd_report_count(v));
+}
+
+/* Add one group's (or the total's) sharing-platform figures as a row. */
+static void
+cmd_report_platform_row(struct table *t, const char *key, json_t *g)
+{
+	json_t	*sat = json_object_get(g, "saturated");
+	char	*c[7];
+	int	 i;
+
+	c[0] = cmd_report_hours(json_object_get(g, "effective_h"));
+	c[1] = cmd_report_hours(json_object_get(g, "external_service_h"));
+	c[2] = cmd_report_ratio(json_object_get(g, "effective_sharing_rate"));
+	c[3] = cmd_report_int(json_object_get(g, "institutes_served"));
+	c[4] = cmd_report_hours(json_object_get(g, "baseline_h"));
+	c[5] = cmd_report_ratio(json_object_get(g, "baseline_utilisation"));
+	c[6] = xstrdup(json_is_boolean(sat) ? (json_is_true(sat) ? "yes" :
+	    "no") : "-");
+	table_add(t, key, c[0], output_str(g, "effective_basis"), c[1], c[2],
+	    c[3], c[4], c[5], c[6]);
+	for (i = 0; i < 7; i++)
+		free(c[i]);
+}
+
+/* The sharing-platform figures of every group and the total. */
+static void
+cmd_report_platform(json_t *resp, FILE *f)
+{
+	struct table	*t;
+	json_t		*g, *b;
+	char		*key;
+	size_t		 i;
+
+	b = json_object_get(resp, "baseline");
+	fprintf(f, "\nOpen sharing (effective_h: used hours, else booked; basis "
+	    "says which;\nbaseline %lld h/yr, saturated from %lld h/yr, "
+	    "prorated to the period)\n",
+	    (long long)json_integer_value(json_object_get(b,
+	    "hours_per_year")), (long long)json_integer_value(
+	    json_object_get(b, "saturated_hours_per_year")));
+	t = table_create(9, output_str(resp, "by"), "effective_h", "basis",
+	    "ext_service_h", "sharing", "served", "baseline_h",
+	    "baseline_util", "saturated");
+	json_array_foreach(json_object_get(resp, "groups"), i, g) {
+		key = output_clean(output_str(g, "key"));
+		cmd_report_platform_row(t, *key != '\0' ? key : "(none)", g);
+		free(key);
+	}
+	cmd_report_platform_row(t, "total", json_object_get(resp, "totals"));
+	table_print(t, f);
+	table_free(t);
+}
+
 static void
 cmd_report_print(json_t *resp, FILE *f)
 {
@@ -143,11 +204,11 @@ cmd_report_print(json_t *resp, FILE *f)
 	char		*key, *h, *m, *n;
 	size_t		 i;
 
-	fprintf(f, "Utilisation %s to %s\n\n", output_str(resp, "from"),
-	    output_str(resp, "to"));
-	t = table_create(13, output_str(resp, "by"), "available_h",
-	    "booked_h", "util", "used_h", "bookings", "cancelled", "late",
-	    "no_shows", "external_h", "sharing", "cross_h", "charges_cny");
+	fprintf(f, "Utilisation %s to %s (hours; charges in yuan)\n\n",
+	    output_str(resp, "from"), output_str(resp, "to"));
+	t = table_create(13, output_str(resp, "by"), "avail_h", "booked_h",
+	    "util", "used_h", "bookings", "cancel", "late", "noshow", "ext_h",
+	    "sharing", "cross_h", "charges");
 	json_array_foreach(json_object_get(resp, "groups"), i, g) {
 		key = output_clean(output_str(g, "key"));
 		cmd_report_row(t, *key != '\0' ? key : "(none)", g);
@@ -156,13 +217,14 @@ cmd_report_print(json_t *resp, FILE *f)
 	cmd_report_row(t, "total", json_object_get(resp, "totals"));
 	table_print(t, f);
 	table_free(t);
+	cmd_report_platform(resp, f);
 	if (json_array_size(json_object_get(resp, "settlement")) == 0) {
 		fprintf(f, "\nSettlement: nobody owes anybody.\n");
 		return;
 	}
 	fprintf(f, "\nSettlement (the users of payer owe the owners in payee)\n");
 	t = table_create(6, "level", "payer", "payee", "bookings", "booked_h",
-	    "charges_cny");
+	    "charges");
 	json_array_foreach(json_object_get(resp, "settlement"), i, s) {
 		h = cmd_report_hours(json_object_get(s, "booked_h"));
 		m = cmd_report_yuan(json_object_get(s, "charges"));

@@ -54,11 +54,16 @@ struct r_instrument {
 	int64_t			 rate_int, rate_ext;
 	int			 listed;
 	struct report_figs	 f;
-	int64_t			*heat;		/* 7 * 24, html only */
 	uint64_t		*served;	/* bit per institute served */
 	char			*name, *model, *status;	/* evaluation */
 	char			*acquired, *classification, *responsible;
 	int64_t			 value;		/* purchase value, fen */
+};
+
+/* Row id to table index, direct when the ids are dense enough. */
+struct r_idmap {
+	int		*ix;		/* by id: index, or -1 */
+	int64_t		 nix;		/* ids 0 .. nix - 1 */
 };
 
 struct r_pairs {
@@ -82,6 +87,7 @@ struct r_data {
 	struct span		*black;
 	int64_t			*black_site, *black_in;
 	size_t			 nblack;
+	struct r_idmap		 in_map, inst_map;
 	struct r_pairs		 pairs;
 	size_t			 nwords;	/* of each served bitmap */
 	struct report		 rep;
@@ -290,6 +296,43 @@ find_id(const void *base, size_t n, size_t size, int64_t id)
 	return (-1);
 }
 
+/*
+ * Build the direct id-to-index map of a table sorted by id, unless its
+ * ids are too sparse for one (find_id() answers then).
+ */
+static void
+idmap_build(struct r_idmap *m, const void *base, size_t n, size_t size)
+{
+	int64_t	id, max;
+	size_t	i;
+
+	m->ix = NULL;
+	m->nix = 0;
+	if (n == 0)
+		return;
+	max = *(const int64_t *)((const char *)base + (n - 1) * size);
+	if (max < 0 || (uint64_t)max > 16 * (uint64_t)n + 65536)
+		return;
+	m->nix = max + 1;
+	m->ix = xreallocarray(NULL, (size_t)m->nix, sizeof *m->ix);
+	memset(m->ix, 0xff, (size_t)m->nix * sizeof *m->ix);
+	for (i = 0; i < n; i++) {
+		id = *(const int64_t *)((const char *)base + i * size);
+		if (id >= 0)
+			m->ix[id] = (int)i;
+	}
+}
+
+/* Index of id through its map, else by binary search. */
+static int
+idmap_find(const struct r_idmap *m, const void *base, size_t n, size_t size,
+    int64_t id)
+{
+	if (m->ix != NULL)
+		return (id >= 0 && id < m->nix ? m->ix[id] : -1);
+	return (find_id(base, n, size, id));
+}
+
 static int
 load_places(struct r_data *d)
 {
@@ -417,8 +460,6 @@ load_instruments(struct r_data *d)
 		in->classification = col_text(st, 13);
 		in->responsible = col_text(st, 14);
 		in->served = xcalloc(d->nwords, sizeof *in->served);
-		if (d->p->format == REPORT_HTML)
-			in->heat = xcalloc(7 * 24, sizeof *in->heat);
 	}
 	return (step_done(d, st, rc));
 }
@@ -560,9 +601,10 @@ add:
 	p->charges += charge;
 }
 
-/* Spread booked seconds [s, e) over local weekday x hour cells. */
+/* Spread booked seconds [s, e) of an instrument over local weekday x hour cells. */
 static void
-heat_add(struct r_data *d, struct r_instrument *in, time_t s, time_t e)
+heat_add(struct r_data *d, const struct r_instrument *in, int64_t *cell,
+    time_t s, time_t e)
 {
 	const struct tzmap	*m = NULL;
 	int64_t			 l, days, hours, chunk;
@@ -579,7 +621,7 @@ heat_add(struct r_data *d, struct r_instrument *in, time_t s, time_t e)
 		chunk = (hours + 1) * 3600 - l;
 		if (chunk > e - s)
 			chunk = e - s;
-		in->heat[wd * 24 + h] += chunk;
+		cell[wd * 24 + h] += chunk;
 		s += chunk;
 	}
 }
@@ -635,11 +677,15 @@ booking_add(struct r_data *d, sqlite3_stmt *st)
 	__int128		 wide;
 	int			 k, ext, cross, noshow, u;
 
-	if ((k = find_id(d->in, d->nin, sizeof *d->in,
+	status = (const char *)sqlite3_column_text(st, 4);
+	if (status == NULL || strcmp(status, "pending") == 0 ||
+	    strcmp(status, "rejected") == 0)
+		return;		/* counted nowhere */
+	if ((k = idmap_find(&d->in_map, d->in, d->nin, sizeof *d->in,
 	    sqlite3_column_int64(st, 0))) == -1)
 		return;
 	in = &d->in[k];
-	if ((k = find_id(d->inst, d->ninst, sizeof *d->inst,
+	if ((k = idmap_find(&d->inst_map, d->inst, d->ninst, sizeof *d->inst,
 	    sqlite3_column_int64(st, 1))) == -1)
 		return;
 	ui = &d->inst[k];
@@ -647,7 +693,6 @@ booking_add(struct r_data *d, sqlite3_stmt *st)
 	in->listed = 1;
 	start = sqlite3_column_int64(st, 2);
 	end = sqlite3_column_int64(st, 3);
-	status = (const char *)sqlite3_column_text(st, 4);
 	s = start < d->p->from ? d->p->from : start;
 	e = end > d->p->to ? d->p->to : end;
 	sec = e - s;
@@ -704,8 +749,6 @@ booking_add(struct r_data *d, sqlite3_stmt *st)
 		    d->dist[oi->district].code, sec, charge);
 	if (oi != NULL && ext && d->p->by == REPORT_BY_INSTITUTE)
 		pair_add(&d->pairs, 1, ui->code, oi->code, sec, charge);
-	if (in->heat != NULL)
-		heat_add(d, in, s, e);
 }
 
 static int
@@ -714,9 +757,7 @@ load_bookings(struct r_data *d, volatile int *cancel)
 	static const char *const q =
 	    "SELECT instrument_id, institute_id, start, \"end\", status, "
 	    "late_cancellation, checked_in, checked_out, usage_type "
-	    "FROM reservations "
-	    "WHERE \"end\" > ?1 AND start < ?2 AND status IN ('confirmed', "
-	    "'completed', 'no_show', 'cancelled')";
+	    "FROM reservations WHERE \"end\" > ?1 AND start < ?2";
 	sqlite3_stmt	*st;
 	unsigned long	 n = 0;
 	int		 rc;
@@ -867,30 +908,67 @@ heat_cmp(const void *a, const void *b)
 	return (strcmp(x->code, y->code));
 }
 
-static void
+/* Read one instrument's booked slots in the period into its heat map. */
+static int
+heat_load(struct r_data *d, const struct r_instrument *in,
+    struct report_heat *hm)
+{
+	static const char *const q =
+	    "SELECT start, \"end\" FROM reservations "
+	    "WHERE instrument_id = ?1 AND start < ?3 AND \"end\" > ?2 "
+	    "AND status IN ('confirmed', 'completed', 'no_show')";
+	sqlite3_stmt	*st;
+	time_t		 s, e;
+	int		 rc;
+
+	if (prep(d, q, &st) == -1)
+		return (-1);
+	sqlite3_bind_int64(st, 1, in->id);
+	sqlite3_bind_int64(st, 2, d->p->from);
+	sqlite3_bind_int64(st, 3, d->p->to);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		s = sqlite3_column_int64(st, 0);
+		e = sqlite3_column_int64(st, 1);
+		heat_add(d, in, &hm->cell[0][0], s < d->p->from ? d->p->from :
+		    s, e > d->p->to ? d->p->to : e);
+	}
+	return (step_done(d, st, rc));
+}
+
+/*
+ * The heat maps of the busiest instruments (HTML only): chosen from the
+ * figures of the one pass, then only their bookings are read again, so
+ * the pass itself spends nothing on the map.
+ */
+static int
 build_heat(struct r_data *d)
 {
 	struct report	*rep = &d->rep;
-	size_t		 i, n = 0;
+	size_t		 i, j, n = 0;
 
 	if (d->p->format != REPORT_HTML)
-		return;
+		return (0);
 	rep->heat = xcalloc(d->nin + 1, sizeof *rep->heat);
 	for (i = 0; i < d->nin; i++) {
 		if (d->in[i].f.booked_s == 0)
 			continue;
 		rep->heat[n].code = d->in[i].code;
 		rep->heat[n].booked_s = d->in[i].f.booked_s;
-		memcpy(rep->heat[n].cell, d->in[i].heat,
-		    sizeof rep->heat[n].cell);
 		n++;
 	}
 	qsort(rep->heat, n, sizeof *rep->heat, heat_cmp);
 	rep->nheat = n < REPORT_HEAT_MAX ? n : REPORT_HEAT_MAX;
+	for (i = 0; i < rep->nheat; i++) {
+		for (j = 0; d->in[j].code != rep->heat[i].code; j++)
+			;	/* the code is the instrument's own string */
+		if (heat_load(d, &d->in[j], &rep->heat[i]) == -1)
+			return (-1);
+	}
+	return (0);
 }
 
-/* Compute every figure into d->rep. */
-static void
+/* Compute every figure into d->rep (inside the read transaction). */
+static int
 compute(struct r_data *d)
 {
 	struct report	*rep = &d->rep;
@@ -944,7 +1022,7 @@ compute(struct r_data *d)
 		rep->categories = rollup(d, REPORT_BY_CATEGORY,
 		    &rep->ncategories);
 	}
-	build_heat(d);
+	return (build_heat(d));
 }
 
 /* A number written as the shortest text that reads back as the same double. */
@@ -958,7 +1036,13 @@ report_num(double v)
 		xasprintf(&s, "%.0f", v);
 		return (s);
 	}
-	for (prec = 1; prec <= 17; prec++) {
+	/*
+	 * When a text of 15 digits or fewer reads back as v, %.15g is that
+	 * text: v is within half an ulp (~1.1e-16 of v) of it, well inside
+	 * half a step of the 15-digit grid (>= 5e-16 of v), and %g drops
+	 * trailing zeros.  So the search starts at 15, not 1.
+	 */
+	for (prec = 15; prec <= 17; prec++) {
 		xasprintf(&s, "%.*g", prec, v);
 		if (strchr(s, 'e') == NULL && strtod(s, NULL) == v)
 			return (s);
@@ -1332,7 +1416,6 @@ data_free(struct r_data *d)
 	for (i = 0; i < d->nin; i++) {
 		free(d->in[i].code);
 		free(d->in[i].category);
-		free(d->in[i].heat);
 		free(d->in[i].served);
 		free(d->in[i].name);
 		free(d->in[i].model);
@@ -1348,6 +1431,8 @@ data_free(struct r_data *d)
 	free(d->black);
 	free(d->black_in);
 	free(d->black_site);
+	free(d->in_map.ix);
+	free(d->inst_map.ix);
 	free(d->pairs.v);
 	free(d->pairs.slot);
 	free(d->rep.groups);
@@ -1380,11 +1465,13 @@ report_run(sqlite3 *db, const struct report_params *p, volatile int *cancel,
 	if (load_places(&d) == -1)
 		goto fail;
 	d.nwords = (d.ninst + 63) / 64 + 1;
-	if (load_instruments(&d) == -1 ||
-	    load_blackouts(&d) == -1 || load_bookings(&d, cancel) == -1)
+	if (load_instruments(&d) == -1 || load_blackouts(&d) == -1)
+		goto fail;
+	idmap_build(&d.in_map, d.in, d.nin, sizeof *d.in);
+	idmap_build(&d.inst_map, d.inst, d.ninst, sizeof *d.inst);
+	if (load_bookings(&d, cancel) == -1 || compute(&d) == -1)
 		goto fail;
 	sqlite3_exec(db, "COMMIT", NULL, NULL, NULL);
-	compute(&d);
 	switch (p->format) {
 	case REPORT_JSON:
 		*out = render_json(&d.rep, len);
