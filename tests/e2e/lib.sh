@@ -22,6 +22,13 @@ DPID=
 TAP_N=0
 TAP_FAILED=0
 
+# Tests write to the database behind the daemon's back with the sqlite3
+# shell; wait for the daemon's write lock (its timer writes every second)
+# rather than fail with "database is locked" and lose the write.
+sqlite3() {
+	command sqlite3 -cmd '.timeout 10000' "$@"
+}
+
 cleanup() {
 	if [ -n "$DPID" ]; then
 		kill -KILL "$DPID" 2>/dev/null

@@ -243,7 +243,7 @@ F1=$(jq -r .id "$T/out")
 is "a high fault puts it in maintenance" "$(jq -r .instrument_status "$T/out")" maintenance
 check "the answer lists the affected upcoming bookings" [ "$(jq -r '.affected | length' "$T/out")" -ge 3 ]
 is "others' affected bookings are redacted for the reporter" "$(jq -r '[.affected[] | select(.redacted)] | length > 0' "$T/out")" true
-y 6 "new bookings are refused" --token "$WANG" book XRD-1 --start "$D10 09:00" --duration 1h
+y 6 "new bookings are refused" --token "$WANG" book XRD-1 --start "$D10 21:00" --duration 1h
 check "naming the status" grep -q "maintenance" "$T/err"
 y 0 "a second high fault" --token "$WANG" --json fault XRD-1 --severity high --description "door interlock"
 F2=$(jq -r .id "$T/out")
@@ -258,7 +258,7 @@ is "another high fault is open: still maintenance" "$(jq -r .instrument_status "
 y 6 "resolving it twice is refused" --token "$LIU" admin fault resolve "$F1"
 y 0 "the manager resolves the second" --token "$LIU" --json admin fault resolve "$F2"
 is "the instrument is active again" "$(jq -r .instrument_status "$T/out")" active
-y 0 "bookings work again" --token "$WANG" book XRD-1 --start "$D10 09:00" --duration 1h
+y 0 "bookings work again" --token "$WANG" book XRD-1 --start "$D10 21:00" --duration 1h
 TOKEN=$LI api POST /api/v1/instruments/XRD-1/faults '{"severity":"urgent","description":"x"}'
 is "a bad severity is refused (400)" "$STATUS/$(jq -r .error.field "$T/body")" 400/severity
 TOKEN=$LI api POST /api/v1/instruments/XRD-1/faults '{"severity":"low","description":"x","colour":"red"}'
