@@ -757,7 +757,8 @@ load_bookings(struct r_data *d, volatile int *cancel)
 	static const char *const q =
 	    "SELECT instrument_id, institute_id, start, \"end\", status, "
 	    "late_cancellation, checked_in, checked_out, usage_type "
-	    "FROM reservations WHERE \"end\" > ?1 AND start < ?2";
+	    "FROM reservations WHERE \"end\" > ?1 AND start < ?2 AND "
+	    "start > ?1 - (SELECT longest FROM booking_span)";
 	sqlite3_stmt	*st;
 	unsigned long	 n = 0;
 	int		 rc;
