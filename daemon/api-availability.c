@@ -137,112 +137,211 @@ span_json(time_t s, time_t e, const char *zone)
 	return (j);
 }
 
-/* The busy list of the availability answer, in the caller's view. */
-static int
-busy_json(struct req *r, const struct instrument *in, time_t from, time_t to,
-    json_t *arr)
+/*
+ * One availability answer as it is written: the answer's text (written
+ * straight into a buffer, not built as a jansson tree: that was most of
+ * the request's CPU) and the busy spans the free list is cut from.
+ */
+struct avail {
+	struct req		*r;
+	const struct instrument	*in;
+	time_t			 from;
+	time_t			 to;
+	struct jsonbuf		 jb;
+	struct span		*busy;
+	size_t			 nbusy;
+	size_t			 cap;
+	int			 nout;		/* busy entries written */
+	int			 wide;		/* sees all details; -1: not asked */
+};
+
+static void
+avail_span(struct avail *a, time_t s, time_t e)
 {
-	static const char *const q_res =
+	if (a->nbusy == a->cap) {
+		a->cap = a->cap == 0 ? 64 : a->cap * 2;
+		a->busy = xreallocarray(a->busy, a->cap, sizeof *a->busy);
+	}
+	a->busy[a->nbusy].start = s;
+	a->busy[a->nbusy].end = e;
+	a->nbusy++;
+}
+
+/* Write "start" and "end" of one entry, opening it. */
+static void
+avail_entry(struct avail *a, time_t s, time_t e)
+{
+	if (a->nout++ > 0)
+		JB_LIT(&a->jb, ",");
+	JB_LIT(&a->jb, "{\"start\":");
+	jb_time(&a->jb, s, a->in->zone);
+	JB_LIT(&a->jb, ",\"end\":");
+	jb_time(&a->jb, e, a->in->zone);
+}
+
+/* May the caller see the institute of a private booking by user_id? */
+static int
+avail_sees(struct avail *a, int64_t user_id)
+{
+	struct req	*r = a->r;
+
+	if (r->user != NULL && r->user->id == user_id)
+		return (1);
+	if (a->wide == -1)	/* the same for every booking here: ask once */
+		a->wide = r->user != NULL && (r->user->role == ROLE_ADMIN ||
+		    auth_manages(r, a->in->id) ||
+		    auth_covers_site(r, a->in->site_id));
+	return (a->wide);
+}
+
+/*
+ * The slot-holding reservations over the period widened by the buffer:
+ * each one widened is a busy span; those in the period itself are written
+ * to the busy list in the caller's view (SPEC §4 redaction).
+ */
+static int
+avail_reservations(struct avail *a)
+{
+	static const char *const q =
 	    "SELECT r.id, r.start, r.\"end\", r.status, r.user_id, ins.name, "
 	    "ins.private FROM reservations r JOIN institutes ins ON "
 	    "ins.id = r.institute_id WHERE r.instrument_id = :i AND "
 	    "r.status IN ('pending', 'confirmed') AND r.\"end\" > :from AND "
 	    "r.start < :to ORDER BY +r.start";	/* + : see slot_state() */
-	static const char *const q_black =
-	    "SELECT id, start, \"end\", reason FROM blackouts WHERE "
-	    "(instrument_id = :i OR site_id = :s) AND \"end\" > :from AND "
-	    "start < :to ORDER BY start";
+	struct jsonbuf	*jb = &a->jb;
 	sqlite3_stmt	*st;
-	json_t		*j;
-	int		 rc, full;
+	time_t		 s, e;
+	long		 buf = a->in->rules.buffer_min * 60L;
+	int		 rc, show;
 
-	st = db_prepare(r->ctx, q_res);
-	db_bind_int(st, ":i", in->id);
-	db_bind_int(st, ":from", from);
-	db_bind_int(st, ":to", to);
+	st = db_prepare(a->r->ctx, q);
+	db_bind_int(st, ":i", a->in->id);
+	db_bind_int(st, ":from", a->from - buf);
+	db_bind_int(st, ":to", a->to + buf);
 	while ((rc = db_step(st)) == SQLITE_ROW) {
-		j = span_json(sqlite3_column_int64(st, 1),
-		    sqlite3_column_int64(st, 2), in->zone);
-		full = auth_sees_booking(r, sqlite3_column_int64(st, 4), in->id,
-		    in->site_id);
-		json_object_set_new(j, "kind", json_string("reservation"));
-		json_object_set_new(j, "reservation",
-		    json_integer(sqlite3_column_int64(st, 0)));
-		json_object_set_new(j, "status",
-		    json_string((const char *)sqlite3_column_text(st, 3)));
-		json_object_set_new(j, "institute", full ||
-		    !sqlite3_column_int(st, 6) ?
-		    json_string((const char *)sqlite3_column_text(st, 5)) :
-		    json_null());
-		json_array_append_new(arr, j);
-	}
-	sqlite3_reset(st);
-	if (rc != SQLITE_DONE)
-		return (rc);
-	st = db_prepare(r->ctx, q_black);
-	db_bind_int(st, ":i", in->id);
-	db_bind_int(st, ":s", in->site_id);
-	db_bind_int(st, ":from", from);
-	db_bind_int(st, ":to", to);
-	while ((rc = db_step(st)) == SQLITE_ROW) {
-		j = span_json(sqlite3_column_int64(st, 1),
-		    sqlite3_column_int64(st, 2), in->zone);
-		json_object_set_new(j, "kind", json_string("blackout"));
-		json_object_set_new(j, "blackout",
-		    json_integer(sqlite3_column_int64(st, 0)));
-		json_object_set_new(j, "reason",
-		    json_string((const char *)sqlite3_column_text(st, 3)));
-		json_array_append_new(arr, j);
+		s = sqlite3_column_int64(st, 1);
+		e = sqlite3_column_int64(st, 2);
+		avail_span(a, s - buf, e + buf);
+		if (e <= a->from || s >= a->to)
+			continue;	/* only its buffer reaches in */
+		avail_entry(a, s, e);
+		JB_LIT(jb, ",\"kind\":\"reservation\",\"reservation\":");
+		jb_int(jb, sqlite3_column_int64(st, 0));
+		JB_LIT(jb, ",\"status\":");
+		jb_str(jb, (const char *)sqlite3_column_text(st, 3));
+		JB_LIT(jb, ",\"institute\":");
+		show = !sqlite3_column_int(st, 6) ||
+		    avail_sees(a, sqlite3_column_int64(st, 4));
+		jb_str(jb, show ? (const char *)sqlite3_column_text(st, 5) :
+		    NULL);
+		JB_LIT(jb, "}");
 	}
 	sqlite3_reset(st);
 	return (rc == SQLITE_DONE ? SQLITE_OK : rc);
 }
 
+/* The blackouts of the instrument or its site in the period. */
+static int
+avail_blackouts(struct avail *a)
+{
+	static const char *const q =
+	    "SELECT id, start, \"end\", reason FROM blackouts WHERE "
+	    "(instrument_id = :i OR site_id = :s) AND \"end\" > :from AND "
+	    "start < :to ORDER BY start";
+	struct jsonbuf	*jb = &a->jb;
+	sqlite3_stmt	*st;
+	time_t		 s, e;
+	int		 rc;
+
+	st = db_prepare(a->r->ctx, q);
+	db_bind_int(st, ":i", a->in->id);
+	db_bind_int(st, ":s", a->in->site_id);
+	db_bind_int(st, ":from", a->from);
+	db_bind_int(st, ":to", a->to);
+	while ((rc = db_step(st)) == SQLITE_ROW) {
+		s = sqlite3_column_int64(st, 1);
+		e = sqlite3_column_int64(st, 2);
+		avail_span(a, s, e);
+		avail_entry(a, s, e);
+		JB_LIT(jb, ",\"kind\":\"blackout\",\"blackout\":");
+		jb_int(jb, sqlite3_column_int64(st, 0));
+		JB_LIT(jb, ",\"reason\":");
+		jb_str(jb, (const char *)sqlite3_column_text(st, 3));
+		JB_LIT(jb, "}");
+	}
+	sqlite3_reset(st);
+	return (rc == SQLITE_DONE ? SQLITE_OK : rc);
+}
+
+/* The free list: what the rules leave bookable between the busy spans. */
+static void
+avail_free(struct avail *a)
+{
+	const struct instrument	*in = a->in;
+	struct span		*v;
+	size_t			 n, i;
+
+	if (strcmp(in->status, "active") != 0)
+		return;
+	if (a->nbusy > 1)
+		qsort(a->busy, a->nbusy, sizeof *a->busy, span_cmp);
+	v = xreallocarray(NULL, FREE_MAX, sizeof *v);
+	n = free_spans(&in->rules, in->zone, a->from, a->to, a->busy,
+	    a->nbusy, db_now(a->r->ctx), v, FREE_MAX);
+	a->nout = 0;
+	for (i = 0; i < n; i++) {
+		avail_entry(a, v[i].start, v[i].end);
+		JB_LIT(&a->jb, "}");
+	}
+	free(v);
+}
+
+/*
+ * The answer, byte for byte what jansson made of {"instrument", "status",
+ * "timezone", "from", "to", "busy", "free"} (tests/unit/jsonbuf-t.c).
+ * One query each for reservations and blackouts serves both lists.
+ */
 static void
 api_availability_one(struct req *r)
 {
 	struct instrument	 in;
-	struct span		*busy = NULL, *free_v = NULL;
-	size_t			 nbusy = 0, nfree, i;
-	time_t			 from, to;
-	json_t			*j, *busy_arr, *free_arr;
-	char			*a, *b;
+	struct avail		 a;
 	int			 rc;
 
 	if (instrument_load(r->ctx, r->args[0], 0, &in) == -1) {
 		api_error(r, 404, "not_found", "no instrument %s", r->args[0]);
 		return;
 	}
-	if (q_period(r, AVAIL_DEFAULT_DAYS, &from, &to) == -1)
+	memset(&a, 0, sizeof a);
+	a.r = r;
+	a.in = &in;
+	a.wide = -1;
+	if (q_period(r, AVAIL_DEFAULT_DAYS, &a.from, &a.to) == -1)
 		goto out;
-	busy_arr = json_array();
-	if ((rc = busy_json(r, &in, from, to, busy_arr)) != SQLITE_OK ||
-	    (rc = busy_load(r->ctx, &in, from, to, 0, &busy, &nbusy)) !=
-	    SQLITE_OK) {
-		json_decref(busy_arr);
+	JB_LIT(&a.jb, "{\"instrument\":");
+	jb_str(&a.jb, in.code);
+	JB_LIT(&a.jb, ",\"status\":");
+	jb_str(&a.jb, in.status);
+	JB_LIT(&a.jb, ",\"timezone\":");
+	jb_str(&a.jb, in.zone);
+	JB_LIT(&a.jb, ",\"from\":");
+	jb_time(&a.jb, a.from, in.zone);
+	JB_LIT(&a.jb, ",\"to\":");
+	jb_time(&a.jb, a.to, in.zone);
+	JB_LIT(&a.jb, ",\"busy\":[");
+	if ((rc = avail_reservations(&a)) != SQLITE_OK ||
+	    (rc = avail_blackouts(&a)) != SQLITE_OK) {
 		api_db_error(r, rc);
 		goto out;
 	}
-	free_arr = json_array();
-	if (strcmp(in.status, "active") == 0) {
-		free_v = xcalloc(FREE_MAX, sizeof *free_v);
-		nfree = free_spans(&in.rules, in.zone, from, to, busy, nbusy,
-		    db_now(r->ctx), free_v, FREE_MAX);
-		for (i = 0; i < nfree; i++)
-			json_array_append_new(free_arr, span_json(free_v[i].start,
-			    free_v[i].end, in.zone));
-	}
-	a = time_format(from, in.zone);
-	b = time_format(to, in.zone);
-	j = json_pack("{s:s,s:s,s:s,s:s,s:s,s:o,s:o}", "instrument", in.code,
-	    "status", in.status, "timezone", in.zone, "from", a, "to", b,
-	    "busy", busy_arr, "free", free_arr);
-	free(a);
-	free(b);
-	api_reply(r, 200, j);
+	JB_LIT(&a.jb, "],\"free\":[");
+	avail_free(&a);
+	JB_LIT(&a.jb, "]}");
+	api_reply_data(r, 200, "application/json; charset=utf-8", a.jb.p,
+	    a.jb.len);
 out:
-	free(busy);
-	free(free_v);
+	jb_free(&a.jb);
+	free(a.busy);
 	instrument_free(&in);
 }
 

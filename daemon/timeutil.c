@@ -18,6 +18,7 @@
 #include "yiqid.h"
 
 #define TZDATA_ZI	"/usr/share/zoneinfo/tzdata.zi"
+#define TZ_MEMO		64	/* remembered offsets per thread: 2^6, see tz_offset */
 
 /* Days in a month of a year (month 1..12). */
 int
@@ -131,19 +132,78 @@ tz_lookup(const char *zone)
 	return (z);
 }
 
-/* Offset of zone from UTC at UTC time t, in seconds east. */
+/* The civil date of a day count since 1970-01-01 (proleptic Gregorian). */
+static void
+civil_from_days(int64_t z, int *y, int *m, int *d)
+{
+	int64_t	era, doe, yoe, doy, mp;
+
+	z += 719468;
+	era = (z >= 0 ? z : z - 146096) / 146097;
+	doe = z - era * 146097;
+	yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+	doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+	mp = (5 * doy + 2) / 153;
+	*d = (int)(doy - (153 * mp + 2) / 5 + 1);
+	*m = (int)(mp < 10 ? mp + 3 : mp - 9);
+	*y = (int)(yoe + era * 400 + (*m <= 2));
+}
+
+/*
+ * t as libical's UTC time, computed here: icaltime_from_timet_with_zone()
+ * goes through gmtime_r(), whose time zone lock was a tenth of an
+ * availability request's CPU.
+ */
+static struct icaltimetype
+utc_icaltime(time_t t)
+{
+	struct icaltimetype	tt = icaltime_null_time();
+	int64_t			days = (int64_t)t / 86400, sod = (int64_t)t % 86400;
+
+	if (sod < 0) {
+		sod += 86400;
+		days--;
+	}
+	civil_from_days(days, &tt.year, &tt.month, &tt.day);
+	tt.hour = (int)(sod / 3600);
+	tt.minute = (int)(sod % 3600 / 60);
+	tt.second = (int)(sod % 60);
+	tt.zone = icaltimezone_get_utc_timezone();
+	return (tt);
+}
+
+/*
+ * Offset of zone from UTC at UTC time t, in seconds east.  The same few
+ * times are asked for over and over (the availability answer aligns a
+ * span's ends to the grid, then formats them), so each thread remembers
+ * the last answers, keyed by zone and exact time: a memo of a pure
+ * function, exact across any DST change.
+ */
 int
 tz_offset(const char *zone, time_t t)
 {
+	static __thread struct {
+		icaltimezone	*z;
+		time_t		 t;
+		int		 off;
+	}			 memo[TZ_MEMO];
 	icaltimezone		*z;
 	struct icaltimetype	 tt;
-	int			 dst;
+	unsigned int		 i;
+	int			 dst, off;
 
 	if (zone == NULL || strcmp(zone, "UTC") == 0 ||
 	    (z = tz_lookup(zone)) == NULL)
 		return (0);
-	tt = icaltime_from_timet_with_zone(t, 0, icaltimezone_get_utc_timezone());
-	return (icaltimezone_get_utc_offset_of_utc_time(z, &tt, &dst));
+	i = (unsigned int)(((uint64_t)t * 0x9e3779b97f4a7c15ULL) >> 58);
+	if (memo[i].z == z && memo[i].t == t)
+		return (memo[i].off);
+	tt = utc_icaltime(t);
+	off = icaltimezone_get_utc_offset_of_utc_time(z, &tt, &dst);
+	memo[i].z = z;
+	memo[i].t = t;
+	memo[i].off = off;
+	return (off);
 }
 
 /*
@@ -169,6 +229,70 @@ tz_local_to_utc(const char *zone, int Y, int M, int D, int h, int m,
 	return (0);
 }
 
+static char *
+put2(char *p, int v)
+{
+	*p++ = '0' + v / 10;
+	*p++ = '0' + v % 10;
+	return (p);
+}
+
+/*
+ * Format t as RFC 3339 in zone's offset at that time ("...+08:00", or "Z"
+ * for UTC) into buf, which holds TIME_FORMAT_LEN bytes.  Returns the
+ * length.  Digits are written by hand (no strftime, no allocation): the
+ * availability answer formats two per busy or free span.
+ */
+size_t
+time_format_r(time_t t, const char *zone, char *buf)
+{
+	struct tm	 tm;
+	time_t		 local;
+	int64_t		 days, sod;
+	char		*p = buf;
+	int		 off, a, y, m, d;
+
+	off = tz_offset(zone, t);
+	local = t + off;
+	days = (int64_t)local / 86400;
+	sod = (int64_t)local % 86400;
+	if (sod < 0) {
+		sod += 86400;
+		days--;
+	}
+	civil_from_days(days, &y, &m, &d);
+	if (y >= 1000 && y <= 9999) {
+		p = put2(p, y / 100);
+		p = put2(p, y % 100);
+		*p++ = '-';
+		p = put2(p, m);
+		*p++ = '-';
+		p = put2(p, d);
+		*p++ = 'T';
+		p = put2(p, (int)(sod / 3600));
+		*p++ = ':';
+		p = put2(p, (int)(sod % 3600 / 60));
+		*p++ = ':';
+		p = put2(p, (int)(sod % 60));
+	} else {	/* what strftime writes for odd years */
+		gmtime_r(&local, &tm);
+		p += strftime(buf, TIME_FORMAT_LEN - 8, "%Y-%m-%dT%H:%M:%S",
+		    &tm);
+	}
+	if (zone == NULL || strcmp(zone, "UTC") == 0) {
+		*p++ = 'Z';
+		*p = '\0';
+		return ((size_t)(p - buf));
+	}
+	a = off < 0 ? -off : off;
+	*p++ = off < 0 ? '-' : '+';
+	p = put2(p, a / 3600 % 100);
+	*p++ = ':';
+	p = put2(p, (a % 3600) / 60);
+	*p = '\0';
+	return ((size_t)(p - buf));
+}
+
 /*
  * Format t as RFC 3339 in zone's offset at that time ("...+08:00", or "Z"
  * for UTC).  The caller frees the result.
@@ -176,23 +300,10 @@ tz_local_to_utc(const char *zone, int Y, int M, int D, int h, int m,
 char *
 time_format(time_t t, const char *zone)
 {
-	struct tm	 tm;
-	time_t		 local;
-	char		 buf[64], *out;
-	int		 off, a;
+	char	buf[TIME_FORMAT_LEN];
 
-	off = tz_offset(zone, t);
-	local = t + off;
-	gmtime_r(&local, &tm);
-	strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &tm);
-	if (zone == NULL || strcmp(zone, "UTC") == 0) {
-		xasprintf(&out, "%sZ", buf);
-		return (out);
-	}
-	a = off < 0 ? -off : off;
-	xasprintf(&out, "%s%c%02d:%02d", buf, off < 0 ? '-' : '+', a / 3600,
-	    (a % 3600) / 60);
-	return (out);
+	time_format_r(t, zone, buf);
+	return (xstrdup(buf));
 }
 
 /*

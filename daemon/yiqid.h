@@ -249,6 +249,8 @@ int	 config_parse_listen(const char *, char **, int *);
 /* timeutil.c */
 int	 time_parse(const char *, time_t *);
 char	*time_format(time_t, const char *);
+#define TIME_FORMAT_LEN	64
+size_t	 time_format_r(time_t, const char *, char *);
 int	 duration_parse(const char *, long *);
 int	 tz_offset(const char *, time_t);
 int	 tz_local_to_utc(const char *, int, int, int, int, int, time_t *);
@@ -383,6 +385,19 @@ int	 instrument_apply(struct yiqid *, json_t *, int, int64_t, int64_t,
 
 /* api-import.c */
 extern const struct route api_import_routes[];
+
+/* jsonbuf.c */
+struct jsonbuf {
+	char	*p;
+	size_t	 len;
+	size_t	 cap;
+};
+void	 jb_free(struct jsonbuf *);
+void	 jb_raw(struct jsonbuf *, const char *, size_t);
+#define JB_LIT(jb, s)	jb_raw((jb), (s), sizeof (s) - 1)
+void	 jb_str(struct jsonbuf *, const char *);
+void	 jb_int(struct jsonbuf *, int64_t);
+void	 jb_time(struct jsonbuf *, time_t, const char *);
 
 /* api-availability.c */
 extern const struct route api_availability_routes[];
