@@ -71,7 +71,8 @@ struct feed_key {
 struct feed_ev {
 	int64_t		 start;
 	int64_t		 id;
-	size_t		 off;		/* in the buffer */
+	const char	*text;		/* held in the cache, or NULL: ... */
+	size_t		 off;		/* ... in the buffer */
 	size_t		 len;
 	size_t		 zone;		/* index in zones */
 };
@@ -84,9 +85,10 @@ struct feed_events {
 	struct feed_ev	*ev;
 	size_t		 n;
 	size_t		 nalloc;
-	char		*buf;		/* the texts */
+	char		*buf;		/* the texts not held in the cache */
 	size_t		 len;
 	size_t		 size;
+	size_t		 total;		/* all texts' length */
 	char		**zones;	/* the zones used, each once */
 	size_t		 nzones;
 	struct feed_key	 key;		/* scratch for the cache key */
@@ -590,10 +592,13 @@ row_key(struct feed_key *k, sqlite3_stmt *st)
 }
 
 /* Add one reservation row as the viewer may see it. */
-/* Append a booking's text to fe. */
+/*
+ * Append a booking's text to fe: a copy, or if held, the pointer (a text
+ * held in the feed cache).
+ */
 static void
 events_add(struct feed_events *fe, sqlite3_stmt *st, const char *zone,
-    const char *text, size_t len)
+    const char *text, size_t len, int held)
 {
 	struct feed_ev	*ev;
 	size_t		 z;
@@ -608,13 +613,14 @@ events_add(struct feed_events *fe, sqlite3_stmt *st, const char *zone,
 		fe->zones = xreallocarray(fe->zones, z + 1, sizeof *fe->zones);
 		fe->zones[fe->nzones++] = xstrdup(zone);
 	}
-	if (fe->len + len > fe->size) {
+	if (!held && fe->len + len > fe->size) {
 		fe->size = fe->size == 0 ? 1 << 20 : fe->size;
 		while (fe->size < fe->len + len)
 			fe->size *= 2;
 		fe->buf = xreallocarray(fe->buf, 1, fe->size);
 	}
-	memcpy(fe->buf + fe->len, text, len);
+	if (!held)
+		memcpy(fe->buf + fe->len, text, len);
 	if (fe->n == fe->nalloc) {
 		fe->nalloc = fe->nalloc == 0 ? 1024 : fe->nalloc * 2;
 		fe->ev = xreallocarray(fe->ev, fe->nalloc, sizeof *fe->ev);
@@ -622,10 +628,13 @@ events_add(struct feed_events *fe, sqlite3_stmt *st, const char *zone,
 	ev = &fe->ev[fe->n++];
 	ev->start = sqlite3_column_int64(st, F_START);
 	ev->id = sqlite3_column_int64(st, F_ID);
+	ev->text = held ? text : NULL;
 	ev->off = fe->len;
 	ev->len = len;
 	ev->zone = z;
-	fe->len += len;
+	if (!held)
+		fe->len += len;
+	fe->total += len;
 }
 
 static void
@@ -640,6 +649,7 @@ events_reset(struct feed_events *fe)
 	fe->nzones = 0;
 	fe->n = 0;
 	fe->len = 0;
+	fe->total = 0;
 }
 
 static void
@@ -685,7 +695,7 @@ feed_booking(struct req *r, struct feed_events *fe, sqlite3_stmt *st)
 		row_key(k, st);
 		if ((kept = feedcache_get(fc, id, variant, k->p, k->len,
 		    &len)) != NULL) {
-			events_add(fe, st, T(F_ZONE), kept, len);
+			events_add(fe, st, T(F_ZONE), kept, len, 1);
 			return;
 		}
 	}
@@ -733,9 +743,11 @@ feed_booking(struct req *r, struct feed_events *fe, sqlite3_stmt *st)
 	e.stamp = sqlite3_column_int64(st, F_UPDATED);
 	e.created = sqlite3_column_int64(st, F_CREATED);
 	text = ical_event_render(&e, &len);
-	events_add(fe, st, e.zone, text, len);
-	if (fc != NULL)
-		feedcache_put(fc, id, variant, k->p, k->len, text, len);
+	if (fc != NULL && (kept = feedcache_put(fc, id, variant, k->p, k->len,
+	    text, len)) != NULL)
+		events_add(fe, st, e.zone, kept, len, 1);
+	else
+		events_add(fe, st, e.zone, text, len, 0);
 	free(text);
 	free(summary);
 	free(desc);
@@ -800,6 +812,8 @@ feed_bookings(struct req *r, struct feed *f, struct ical *ic,
 
 	memset(&fe, 0, sizeof fe);
 	fe.key = *k;
+	if (r->ctx->feeds != NULL)
+		feedcache_hold(r->ctx->feeds, 1);
 	rc = feed_read(r, f, &fe, 0, FEED_EVENTS_MAX + 1);
 	if (rc == SQLITE_OK && fe.n > FEED_EVENTS_MAX) {
 		events_reset(&fe);
@@ -807,12 +821,15 @@ feed_bookings(struct req *r, struct feed *f, struct ical *ic,
 	}
 	if (rc == SQLITE_OK && fe.n > 0) {
 		qsort(fe.ev, fe.n, sizeof *fe.ev, ev_cmp);
+		ical_reserve(ic, fe.total);
 		for (i = 0; i < fe.n; i++) {
 			ev = &fe.ev[i];
-			ical_add_text(ic, fe.zones[ev->zone], fe.buf + ev->off,
-			    ev->len);
+			ical_add_text(ic, fe.zones[ev->zone], ev->text != NULL ?
+			    ev->text : fe.buf + ev->off, ev->len);
 		}
 	}
+	if (r->ctx->feeds != NULL)
+		feedcache_hold(r->ctx->feeds, 0);
 	*k = fe.key;
 	fe.key.p = NULL;
 	events_free(&fe);

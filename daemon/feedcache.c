@@ -19,7 +19,8 @@
  *
  * Memory is bounded by feed_cache_mb: entries are counted with their
  * overhead and the least recently used ones dropped when over; 0 turns
- * the cache off.  Pointers handed out stay valid until the next put.
+ * the cache off.  Pointers handed out stay valid until the next put, or
+ * while the cache is held (feedcache_hold()) until it is released.
  */
 
 #include "config.h"
@@ -65,6 +66,7 @@ struct feedcache {
 	struct fc_lru	  lru;		/* most recently used first */
 	struct fc_feed	  feeds[FC_FEEDS]; /* newest first */
 	size_t		  hits, misses;
+	int		  held;		/* texts in use: do not evict */
 };
 
 /* Make an empty cache of at most limit bytes. */
@@ -136,6 +138,9 @@ static void
 fc_trim(struct feedcache *fc)
 {
 	size_t	i;
+
+	if (fc->held)
+		return;
 
 	while (fc->used > fc->limit && !TAILQ_EMPTY(&fc->lru))
 		fc_remove(fc, TAILQ_LAST(&fc->lru, fc_lru));
@@ -210,8 +215,11 @@ fc_grow(struct feedcache *fc)
 	free(old);
 }
 
-/* Keep the text of (id, variant) rendered from these inputs. */
-void
+/*
+ * Keep the text of (id, variant) rendered from these inputs; returns the
+ * kept copy, or NULL if it does not fit.
+ */
+const char *
 feedcache_put(struct feedcache *fc, int64_t id, int variant, const void *in,
     size_t inlen, const char *text, size_t len)
 {
@@ -221,8 +229,8 @@ feedcache_put(struct feedcache *fc, int64_t id, int variant, const void *in,
 	if ((e = *fc_slot(fc, id, variant)) != NULL)
 		fc_remove(fc, e);
 	size = sizeof *e + inlen + len + 1 + sizeof e;
-	if (size > fc->limit - fc->feeds_used || fc->limit <= fc->feeds_used)
-		return;
+	if (fc->limit <= fc->feeds_used || size > fc->limit - fc->feeds_used)
+		return (NULL);
 	e = xmalloc(sizeof *e + inlen + len + 1);
 	e->id = id;
 	e->variant = variant;
@@ -243,6 +251,19 @@ feedcache_put(struct feedcache *fc, int64_t id, int variant, const void *in,
 	fc_trim(fc);
 	if (fc->n > fc->nbuckets)
 		fc_grow(fc);
+	return (e->text);
+}
+
+/*
+ * Hold (1) the texts handed out so far while a feed is assembled from
+ * them: nothing is evicted, the limit may be passed by one feed's worth;
+ * release (0) trims to the limit again.
+ */
+void
+feedcache_hold(struct feedcache *fc, int hold)
+{
+	fc->held = hold;
+	fc_trim(fc);
 }
 
 /* The whole feed kept under this ETag, or NULL. */

@@ -204,6 +204,16 @@ utc_property(icalproperty *(*make)(struct icaltimetype), time_t t)
 	    icaltimezone_get_utc_timezone())));
 }
 
+/* Make room for n more bytes of components' text. */
+void
+ical_reserve(struct ical *ic, size_t n)
+{
+	if (ic->blen + n > ic->bsize) {
+		ic->bsize = ic->blen + n;
+		ic->body = xreallocarray(ic->body, 1, ic->bsize);
+	}
+}
+
 /*
  * Append a component's text to the calendar; zone (or NULL) is the zone
  * its times are in, whose VTIMEZONE the calendar then holds.

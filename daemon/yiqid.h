@@ -563,6 +563,7 @@ struct ical *ical_new(const char *, const char *, int);
 void	 ical_event(struct ical *, const struct ical_event *);
 char	*ical_event_render(const struct ical_event *, size_t *);
 void	 ical_add_text(struct ical *, const char *, const char *, size_t);
+void	 ical_reserve(struct ical *, size_t);
 void	 ical_freebusy(struct ical *, const char *, time_t, time_t, time_t,
 	    const struct span *, const int *, size_t);
 char	*ical_finish(struct ical *, size_t *);
@@ -576,8 +577,9 @@ void	 feedcache_free(struct feedcache *);
 void	 feedcache_limit(struct feedcache *, size_t);
 const char *feedcache_get(struct feedcache *, int64_t, int, const void *,
 	    size_t, size_t *);
-void	 feedcache_put(struct feedcache *, int64_t, int, const void *, size_t,
-	    const char *, size_t);
+const char *feedcache_put(struct feedcache *, int64_t, int, const void *,
+	    size_t, const char *, size_t);
+void	 feedcache_hold(struct feedcache *, int);
 const char *feedcache_feed_get(struct feedcache *, const char *, size_t *);
 void	 feedcache_feed_put(struct feedcache *, const char *, char *, size_t);
 void	 feedcache_stats(struct feedcache *, size_t *, size_t *, size_t *);
