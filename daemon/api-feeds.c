@@ -55,6 +55,8 @@
 #define FEED_REFRESH_MIN	60	/* REFRESH-INTERVAL, X-PUBLISHED-TTL */
 #define FEED_CTYPE		"text/calendar; charset=utf-8"
 
+#define FEED_SEES_MEMO		256	/* instruments remembered per feed */
+
 /* Variants of a cached event: what the viewer may see of it. */
 #define FEED_V_BUSY		0	/* another's booking: "busy" */
 #define FEED_V_FULL		1	/* the booking in full */
@@ -92,6 +94,10 @@ struct feed_events {
 	char		**zones;	/* the zones used, each once */
 	size_t		 nzones;
 	struct feed_key	 key;		/* scratch for the cache key */
+	struct {
+		int64_t	 instrument;	/* 0: empty */
+		int	 sees;
+	}		 sees[FEED_SEES_MEMO];	/* see feed_sees() */
 };
 
 enum feed_kind {
@@ -591,6 +597,31 @@ row_key(struct feed_key *k, sqlite3_stmt *st)
 	}
 }
 
+/*
+ * May the viewer see this row's booking in full?  Its own bookings and an
+ * admin's view need no query; a manager's or park manager's answer for
+ * another's booking depends on the instrument (and its site) only, so it
+ * is remembered per instrument for the feed instead of asked per row.
+ */
+static int
+feed_sees(struct req *r, struct feed_events *fe, sqlite3_stmt *st)
+{
+	int64_t	user = sqlite3_column_int64(st, F_USER_ID);
+	int64_t	instrument = sqlite3_column_int64(st, F_INSTRUMENT_ID);
+	size_t	slot = (uint64_t)instrument % FEED_SEES_MEMO;
+
+	if (r->user->id == user || r->user->role == ROLE_ADMIN ||
+	    r->user->role == ROLE_MEMBER)
+		return (auth_sees_booking(r, user, instrument,
+		    sqlite3_column_int64(st, F_SITE_ID)));
+	if (fe->sees[slot].instrument != instrument) {
+		fe->sees[slot].instrument = instrument;
+		fe->sees[slot].sees = auth_sees_booking(r, user, instrument,
+		    sqlite3_column_int64(st, F_SITE_ID));
+	}
+	return (fe->sees[slot].sees);
+}
+
 /* Add one reservation row as the viewer may see it. */
 /*
  * Append a booking's text to fe: a copy, or if held, the pointer (a text
@@ -687,9 +718,7 @@ feed_booking(struct req *r, struct feed_events *fe, sqlite3_stmt *st)
 
 #define T(c) ((const char *)sqlite3_column_text(st, (c)))
 	id = sqlite3_column_int64(st, F_ID);
-	sees = auth_sees_booking(r, sqlite3_column_int64(st, F_USER_ID),
-	    sqlite3_column_int64(st, F_INSTRUMENT_ID),
-	    sqlite3_column_int64(st, F_SITE_ID));
+	sees = feed_sees(r, fe, st);
 	variant = sees ? FEED_V_FULL : FEED_V_BUSY;
 	if (fc != NULL) {
 		row_key(k, st);

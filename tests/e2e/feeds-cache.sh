@@ -4,7 +4,7 @@
 # cancelled, approved, its institute turned private, its instrument's room
 # changed), and the feed fetched again must show the change; two viewers
 # with different visibility fetch the same feed alternately and each always
-# gets its own variant; and a daemon with the cache off
+# gets its own variant, as does a manager of one of the instruments; and a daemon with the cache off
 # (feed_cache_mb = 0) and one with a cache too small for the feed
 # (1 MiB against ~3,000 events) serve byte for byte the same feeds as the
 # cached one.
@@ -79,6 +79,18 @@ check "wang's fetches are identical" cmp -s "$T/w1" "$T/w3"
 check "the admin's fetches are identical" cmp -s "$T/a1" "$T/a2"
 check "the admin's second fetch still holds zhao's purpose" \
     grep -q "zhao secret purpose" "$T/a2"
+
+# A manager of ICPMS-1 sees its bookings in full and TEM-1's as busy, in
+# one feed (what a manager may see is remembered per instrument).
+api POST /api/v1/users '{"login":"mgr","name":"Ma Guo","institute":"CQU","role":"manager","manages":["ICPMS-1"]}'
+is "a manager of ICPMS-1 (201)" "$STATUS" 201
+api POST /api/v1/users/mgr/feed-token
+MGF=$(jq -r .token "$T/body")
+feed "$MGF" m1
+is "the manager sees zhao's ICPMS-1 booking in full" \
+    "$(event m1 "$ZUID" SUMMARY)" "SUMMARY:ICPMS-1: zhao secret purpose (Zhao Lei)"
+is "... and zhao's TEM-1 booking as busy" "$(event m1 "$PUID" SUMMARY)" \
+    "SUMMARY:TEM-1: busy (Open Lab Institute)"
 
 # Move zhao's booking: the new times and a higher SEQUENCE.
 SEQ0=$(event w1 "$ZUID" SEQUENCE)
