@@ -25,6 +25,13 @@
  * days back, a year ahead) and the time cancelled bookings are kept (30
  * days after the cancellation, so that subscribed calendars remove them)
  * move a day at a time, and the day is part of the ETag too.
+ *
+ * Rendering: each booking's VEVENT is built with libical once and kept in
+ * the daemon's feed cache (feedcache.c) with the exact inputs it was
+ * built from, under its id and what the viewer may see of it; a feed is
+ * assembled from those texts and renders only the bookings whose inputs
+ * changed.  The last few whole feeds are kept under their ETag for the
+ * clients that fetch without a conditional request.
  */
 
 #include "config.h"
@@ -47,6 +54,51 @@
 #define FEED_EVENTS_MAX		20000	/* bookings in one feed */
 #define FEED_REFRESH_MIN	60	/* REFRESH-INTERVAL, X-PUBLISHED-TTL */
 #define FEED_CTYPE		"text/calendar; charset=utf-8"
+
+#define FEED_SEES_MEMO		256	/* instruments remembered per feed */
+
+/* Variants of a cached event: what the viewer may see of it. */
+#define FEED_V_BUSY		0	/* another's booking: "busy" */
+#define FEED_V_FULL		1	/* the booking in full */
+#define FEED_V_BLACKOUT		2	/* a blackout */
+
+/* The inputs of one event, the key a cached rendering must match. */
+struct feed_key {
+	char	*p;
+	size_t	 len;
+	size_t	 size;
+};
+
+/* One booking's text in a struct feed_events. */
+struct feed_ev {
+	int64_t		 start;
+	int64_t		 id;
+	const char	*text;		/* held in the cache, or NULL: ... */
+	size_t		 off;		/* ... in the buffer */
+	size_t		 len;
+	size_t		 zone;		/* index in zones */
+};
+
+/*
+ * The bookings of a feed as they are read, to be put in order (start, id)
+ * afterwards: sorting here is cheaper than SQLite's sorter of whole rows.
+ */
+struct feed_events {
+	struct feed_ev	*ev;
+	size_t		 n;
+	size_t		 nalloc;
+	char		*buf;		/* the texts not held in the cache */
+	size_t		 len;
+	size_t		 size;
+	size_t		 total;		/* all texts' length */
+	char		**zones;	/* the zones used, each once */
+	size_t		 nzones;
+	struct feed_key	 key;		/* scratch for the cache key */
+	struct {
+		int64_t	 instrument;	/* 0: empty */
+		int	 sees;
+	}		 sees[FEED_SEES_MEMO];	/* see feed_sees() */
+};
 
 enum feed_kind {
 	FEED_INSTRUMENT = 0,
@@ -87,6 +139,7 @@ struct feed {
 	"WHERE r.\"end\" > :from AND r.start < :to AND (r.status NOT IN " \
 	"('cancelled', 'rejected') OR r.updated >= :keep) AND "
 #define FEED_ORDER " ORDER BY r.start, r.id LIMIT :max"
+#define FEED_ANY_ORDER " LIMIT :max"
 enum {
 	F_ID, F_UID, F_INSTRUMENT, F_INSTRUMENT_NAME, F_ROOM, F_SITE_NAME,
 	F_ZONE, F_LOGIN, F_USER_NAME, F_INSTITUTE, F_INSTITUTE_NAME,
@@ -437,21 +490,246 @@ feed_location(const char *room, const char *site)
 	return (s);
 }
 
-/* Add one reservation row as the viewer may see it. */
 static void
-feed_booking(struct req *r, struct ical *ic, sqlite3_stmt *st)
+key_add(struct feed_key *k, const void *p, size_t n)
 {
+	if (k->len + n > k->size) {
+		k->size = k->size == 0 ? 1024 : k->size;
+		while (k->size < k->len + n)
+			k->size *= 2;
+		k->p = xreallocarray(k->p, 1, k->size);
+	}
+	memcpy(k->p + k->len, p, n);
+	k->len += n;
+}
+
+static void
+key_str(struct feed_key *k, const char *s)
+{
+	if (s == NULL)
+		key_add(k, "\001", 1);		/* NULL, unlike "" */
+	else {
+		key_add(k, "\002", 1);
+		key_add(k, s, strlen(s) + 1);
+	}
+}
+
+/* Everything ical_event_render() reads of e, as bytes. */
+static void
+feed_key(struct feed_key *k, const struct ical_event *e)
+{
+	int64_t	n[6];
+
+	n[0] = e->start;
+	n[1] = e->end;
+	n[2] = e->status;
+	n[3] = e->sequence;
+	n[4] = e->stamp;
+	n[5] = e->created;
+	k->len = 0;
+	key_add(k, n, sizeof n);
+	key_str(k, e->uid);
+	key_str(k, e->zone);
+	key_str(k, e->summary);
+	key_str(k, e->description);
+	key_str(k, e->location);
+	key_str(k, e->categories);
+}
+
+/*
+ * Add event id of this variant: its kept text if it was rendered from the
+ * same inputs, else render it with libical and keep it.
+ */
+static void
+feed_add(struct req *r, struct ical *ic, struct feed_key *k, int64_t id,
+    int variant, const struct ical_event *e)
+{
+	struct feedcache	*fc = r->ctx->feeds;
+	const char		*kept;
+	char			*text;
+	size_t			 len;
+
+	if (fc == NULL) {
+		ical_event(ic, e);
+		return;
+	}
+	feed_key(k, e);
+	if ((kept = feedcache_get(fc, id, variant, k->p, k->len, &len)) !=
+	    NULL) {
+		ical_add_text(ic, e->zone, kept, len);
+		return;
+	}
+	text = ical_event_render(e, &len);
+	ical_add_text(ic, e->zone, text, len);
+	feedcache_put(fc, id, variant, k->p, k->len, text, len);
+	free(text);
+}
+
+/*
+ * Every column of a feed_rows() row, as bytes: what a booking's VEVENT is
+ * rendered from (with what the viewer may see of it).
+ */
+static void
+row_key(struct feed_key *k, sqlite3_stmt *st)
+{
+	int64_t		 v;
+	unsigned char	 type;
+	int		 i, n = sqlite3_column_count(st), len;
+
+	k->len = 0;
+	for (i = 0; i < n; i++) {
+		type = (unsigned char)sqlite3_column_type(st, i);
+		key_add(k, &type, 1);
+		switch (type) {
+		case SQLITE_NULL:
+			break;
+		case SQLITE_INTEGER:
+			v = sqlite3_column_int64(st, i);
+			key_add(k, &v, sizeof v);
+			break;
+		default:
+			/* Text, and anything else as text (as rendered). */
+			len = sqlite3_column_bytes(st, i);
+			key_add(k, &len, sizeof len);
+			key_add(k, sqlite3_column_text(st, i), (size_t)len);
+			break;
+		}
+	}
+}
+
+/*
+ * May the viewer see this row's booking in full?  Its own bookings and an
+ * admin's view need no query; a manager's or park manager's answer for
+ * another's booking depends on the instrument (and its site) only, so it
+ * is remembered per instrument for the feed instead of asked per row.
+ */
+static int
+feed_sees(struct req *r, struct feed_events *fe, sqlite3_stmt *st)
+{
+	int64_t	user = sqlite3_column_int64(st, F_USER_ID);
+	int64_t	instrument = sqlite3_column_int64(st, F_INSTRUMENT_ID);
+	size_t	slot = (uint64_t)instrument % FEED_SEES_MEMO;
+
+	if (r->user->id == user || r->user->role == ROLE_ADMIN ||
+	    r->user->role == ROLE_MEMBER)
+		return (auth_sees_booking(r, user, instrument,
+		    sqlite3_column_int64(st, F_SITE_ID)));
+	if (fe->sees[slot].instrument != instrument) {
+		fe->sees[slot].instrument = instrument;
+		fe->sees[slot].sees = auth_sees_booking(r, user, instrument,
+		    sqlite3_column_int64(st, F_SITE_ID));
+	}
+	return (fe->sees[slot].sees);
+}
+
+/* Add one reservation row as the viewer may see it. */
+/*
+ * Append a booking's text to fe: a copy, or if held, the pointer (a text
+ * held in the feed cache).
+ */
+static void
+events_add(struct feed_events *fe, sqlite3_stmt *st, const char *zone,
+    const char *text, size_t len, int held)
+{
+	struct feed_ev	*ev;
+	size_t		 z;
+
+	if (zone == NULL)
+		zone = "";
+	for (z = 0; z < fe->nzones; z++) {
+		if (strcmp(fe->zones[z], zone) == 0)
+			break;
+	}
+	if (z == fe->nzones) {
+		fe->zones = xreallocarray(fe->zones, z + 1, sizeof *fe->zones);
+		fe->zones[fe->nzones++] = xstrdup(zone);
+	}
+	if (!held && fe->len + len > fe->size) {
+		fe->size = fe->size == 0 ? 1 << 20 : fe->size;
+		while (fe->size < fe->len + len)
+			fe->size *= 2;
+		fe->buf = xreallocarray(fe->buf, 1, fe->size);
+	}
+	if (!held)
+		memcpy(fe->buf + fe->len, text, len);
+	if (fe->n == fe->nalloc) {
+		fe->nalloc = fe->nalloc == 0 ? 1024 : fe->nalloc * 2;
+		fe->ev = xreallocarray(fe->ev, fe->nalloc, sizeof *fe->ev);
+	}
+	ev = &fe->ev[fe->n++];
+	ev->start = sqlite3_column_int64(st, F_START);
+	ev->id = sqlite3_column_int64(st, F_ID);
+	ev->text = held ? text : NULL;
+	ev->off = fe->len;
+	ev->len = len;
+	ev->zone = z;
+	if (!held)
+		fe->len += len;
+	fe->total += len;
+}
+
+static void
+events_reset(struct feed_events *fe)
+{
+	size_t	i;
+
+	for (i = 0; i < fe->nzones; i++)
+		free(fe->zones[i]);
+	free(fe->zones);
+	fe->zones = NULL;
+	fe->nzones = 0;
+	fe->n = 0;
+	fe->len = 0;
+	fe->total = 0;
+}
+
+static void
+events_free(struct feed_events *fe)
+{
+	events_reset(fe);
+	free(fe->ev);
+	free(fe->buf);
+	free(fe->key.p);
+}
+
+static int
+ev_cmp(const void *a, const void *b)
+{
+	const struct feed_ev	*x = a, *y = b;
+
+	if (x->start != y->start)
+		return (x->start < y->start ? -1 : 1);
+	if (x->id != y->id)
+		return (x->id < y->id ? -1 : 1);
+	return (0);
+}
+
+static void
+feed_booking(struct req *r, struct feed_events *fe, sqlite3_stmt *st)
+{
+	struct feed_key		*k = &fe->key;
+	struct feedcache	*fc = r->ctx->feeds;
 	struct ical_event	 e;
-	const char		*status, *purpose, *inst;
-	char			*summary, *desc = NULL, *loc;
-	int			 sees;
+	const char		*status, *purpose, *inst, *kept;
+	char			*summary, *desc = NULL, *loc, *text;
+	int64_t			 id;
+	size_t			 len;
+	int			 sees, variant;
 
 #define T(c) ((const char *)sqlite3_column_text(st, (c)))
+	id = sqlite3_column_int64(st, F_ID);
+	sees = feed_sees(r, fe, st);
+	variant = sees ? FEED_V_FULL : FEED_V_BUSY;
+	if (fc != NULL) {
+		row_key(k, st);
+		if ((kept = feedcache_get(fc, id, variant, k->p, k->len,
+		    &len)) != NULL) {
+			events_add(fe, st, T(F_ZONE), kept, len, 1);
+			return;
+		}
+	}
 	memset(&e, 0, sizeof e);
 	status = T(F_STATUS);
-	sees = auth_sees_booking(r, sqlite3_column_int64(st, F_USER_ID),
-	    sqlite3_column_int64(st, F_INSTRUMENT_ID),
-	    sqlite3_column_int64(st, F_SITE_ID));
 	if (sees) {
 		purpose = *T(F_PURPOSE) != '\0' ? T(F_PURPOSE) : "booking";
 		xasprintf(&summary, "%s: %s (%s)", T(F_INSTRUMENT), purpose,
@@ -493,46 +771,104 @@ feed_booking(struct req *r, struct ical *ic, sqlite3_stmt *st)
 	e.sequence = sqlite3_column_int64(st, F_SEQUENCE);
 	e.stamp = sqlite3_column_int64(st, F_UPDATED);
 	e.created = sqlite3_column_int64(st, F_CREATED);
-	ical_event(ic, &e);
+	text = ical_event_render(&e, &len);
+	if (fc != NULL && (kept = feedcache_put(fc, id, variant, k->p, k->len,
+	    text, len)) != NULL)
+		events_add(fe, st, e.zone, kept, len, 1);
+	else
+		events_add(fe, st, e.zone, text, len, 0);
+	free(text);
 	free(summary);
 	free(desc);
 	free(loc);
 #undef T
 }
 
-/* Add the feed's bookings; returns the SQLite result code. */
+/* Read the feed's bookings into fe, in any order; SQLite code. */
 static int
-feed_bookings(struct req *r, struct feed *f, struct ical *ic)
+feed_read(struct req *r, struct feed *f, struct feed_events *fe, int ordered,
+    int64_t max)
 {
 	static const char *const q_instrument = FEED_SELECT
-	    "r.instrument_id = :id" FEED_ORDER;
+	    "r.instrument_id = :id" FEED_ANY_ORDER;
 	static const char *const q_site = FEED_SELECT
-	    "i.site_id = :id" FEED_ORDER;
+	    "i.site_id = :id" FEED_ANY_ORDER;
 	static const char *const q_institute = FEED_SELECT
-	    "r.institute_id = :id" FEED_ORDER;
+	    "r.institute_id = :id" FEED_ANY_ORDER;
 	static const char *const q_user = FEED_SELECT
+	    "r.user_id = :id" FEED_ANY_ORDER;
+	static const char *const q_instrument_o = FEED_SELECT
+	    "r.instrument_id = :id" FEED_ORDER;
+	static const char *const q_site_o = FEED_SELECT
+	    "i.site_id = :id" FEED_ORDER;
+	static const char *const q_institute_o = FEED_SELECT
+	    "r.institute_id = :id" FEED_ORDER;
+	static const char *const q_user_o = FEED_SELECT
 	    "r.user_id = :id" FEED_ORDER;
-	static const char *const *const qs[] = {
-		&q_instrument, &q_site, &q_institute, &q_user
+	static const char *const *const qs[2][4] = {
+		{ &q_instrument, &q_site, &q_institute, &q_user },
+		{ &q_instrument_o, &q_site_o, &q_institute_o, &q_user_o }
 	};
 	sqlite3_stmt	*st;
 	int		 rc;
 
-	st = db_prepare(r->ctx, *qs[f->kind]);
+	st = db_prepare(r->ctx, *qs[ordered][f->kind]);
 	db_bind_int(st, ":id", f->id);
 	db_bind_int(st, ":from", f->from);
 	db_bind_int(st, ":to", f->to);
 	db_bind_int(st, ":keep", f->keep);
-	db_bind_int(st, ":max", FEED_EVENTS_MAX);
+	db_bind_int(st, ":max", max);
 	while ((rc = db_step(st)) == SQLITE_ROW)
-		feed_booking(r, ic, st);
+		feed_booking(r, fe, st);
 	sqlite3_reset(st);
 	return (rc == SQLITE_DONE ? SQLITE_OK : rc);
 }
 
+/*
+ * Add the feed's bookings, ordered by start and id, at most
+ * FEED_EVENTS_MAX of them; returns the SQLite result code.  They are read
+ * unordered and sorted here; only if there are more than the limit does
+ * SQLite sort them to pick the first.
+ */
+static int
+feed_bookings(struct req *r, struct feed *f, struct ical *ic,
+    struct feed_key *k)
+{
+	struct feed_events	 fe;
+	struct feed_ev		*ev;
+	size_t			 i;
+	int			 rc;
+
+	memset(&fe, 0, sizeof fe);
+	fe.key = *k;
+	if (r->ctx->feeds != NULL)
+		feedcache_hold(r->ctx->feeds, 1);
+	rc = feed_read(r, f, &fe, 0, FEED_EVENTS_MAX + 1);
+	if (rc == SQLITE_OK && fe.n > FEED_EVENTS_MAX) {
+		events_reset(&fe);
+		rc = feed_read(r, f, &fe, 1, FEED_EVENTS_MAX);
+	}
+	if (rc == SQLITE_OK && fe.n > 0) {
+		qsort(fe.ev, fe.n, sizeof *fe.ev, ev_cmp);
+		ical_reserve(ic, fe.total);
+		for (i = 0; i < fe.n; i++) {
+			ev = &fe.ev[i];
+			ical_add_text(ic, fe.zones[ev->zone], ev->text != NULL ?
+			    ev->text : fe.buf + ev->off, ev->len);
+		}
+	}
+	if (r->ctx->feeds != NULL)
+		feedcache_hold(r->ctx->feeds, 0);
+	*k = fe.key;
+	fe.key.p = NULL;
+	events_free(&fe);
+	return (rc);
+}
+
 /* Add the blackouts of an instrument (and its site) or of a site. */
 static int
-feed_blackouts(struct req *r, struct feed *f, struct ical *ic)
+feed_blackouts(struct req *r, struct feed *f, struct ical *ic,
+    struct feed_key *k)
 {
 	static const char *const q_instrument = FEED_BLACKOUTS
 	    "(b.instrument_id = :i OR b.site_id = :s) ORDER BY b.start";
@@ -574,7 +910,8 @@ feed_blackouts(struct req *r, struct feed *f, struct ical *ic)
 		e.categories = "BLACKOUT";
 		e.status = ICAL_EV_CONFIRMED;
 		e.stamp = e.created = sqlite3_column_int64(st, 4);
-		ical_event(ic, &e);
+		feed_add(r, ic, k, sqlite3_column_int64(st, 0),
+		    FEED_V_BLACKOUT, &e);
 		free(uid);
 		free(summary);
 		free(loc);
@@ -633,13 +970,71 @@ out:
 	return (rc);
 }
 
+/* Send a feed's text: the body, or for HEAD its length only. */
+static void
+feed_send(struct req *r, const char *text, size_t len)
+{
+	char	clen[32];
+
+	if (r->method == EVHTTP_REQ_HEAD) {
+		/* evhttp would send the body: send its length only. */
+		snprintf(clen, sizeof clen, "%zu", len);
+		evhttp_add_header(evhttp_request_get_output_headers(r->ev),
+		    "Content-Length", clen);
+		api_reply_data(r, 200, FEED_CTYPE, NULL, 0);
+	} else
+		api_reply_data(r, 200, FEED_CTYPE, text, len);
+}
+
+/* Build the calendar of f; the caller frees the text.  SQLite code. */
+static int
+feed_build(struct req *r, struct feed *f, char **text, size_t *len)
+{
+	struct feed_key	 k;
+	struct ical	*ic;
+	int		 rc;
+
+	memset(&k, 0, sizeof k);
+	ic = ical_new(f->name, f->zone != NULL ? f->zone : YIQID_DEFAULT_ZONE,
+	    FEED_REFRESH_MIN);
+	if (f->kind == FEED_FREEBUSY)
+		rc = feed_freebusy(r, f, ic);
+	else {
+		rc = feed_bookings(r, f, ic, &k);
+		if (rc == SQLITE_OK && (f->kind == FEED_INSTRUMENT ||
+		    f->kind == FEED_SITE))
+			rc = feed_blackouts(r, f, ic, &k);
+	}
+	*text = ical_finish(ic, len);
+	free(k.p);
+	return (rc);
+}
+
+/* Log (debug) what building a feed cost: CPU time, size, cache use. */
+static void
+feed_log(struct yiqid *ctx, struct feed *f, struct timespec *t0, size_t len)
+{
+	struct timespec	t1;
+	size_t		used = 0, hits = 0, misses = 0;
+
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t1);
+	if (ctx->feeds != NULL)
+		feedcache_stats(ctx->feeds, &used, &hits, &misses);
+	log_debug("feed %s %s: %zu bytes in %.1f ms CPU; cache %zu KiB, "
+	    "%zu hits, %zu renders so far", feed_kinds[f->kind], f->code, len,
+	    (t1.tv_sec - t0->tv_sec) * 1e3 + (t1.tv_nsec - t0->tv_nsec) / 1e6,
+	    used >> 10, hits, misses);
+}
+
 /* Serve one feed of kind: token, scope, window, 304 or the calendar. */
 static void
 feed_serve(struct req *r, enum feed_kind kind)
 {
+	struct yiqid	*ctx = r->ctx;
 	struct feed	 f;
-	struct ical	*ic;
-	char		*text, clen[32];
+	struct timespec	 t0;
+	const char	*kept;
+	char		*text;
 	size_t		 len;
 	int		 rc;
 
@@ -666,28 +1061,35 @@ feed_serve(struct req *r, enum feed_kind kind)
 		goto out;
 	}
 
-	ic = ical_new(f.name, f.zone != NULL ? f.zone : YIQID_DEFAULT_ZONE,
-	    FEED_REFRESH_MIN);
-	if (kind == FEED_FREEBUSY)
-		rc = feed_freebusy(r, &f, ic);
-	else {
-		rc = feed_bookings(r, &f, ic);
-		if (rc == SQLITE_OK && (kind == FEED_INSTRUMENT ||
-		    kind == FEED_SITE))
-			rc = feed_blackouts(r, &f, ic);
+	if (ctx->cfg.feed_cache_mb == 0) {
+		feedcache_free(ctx->feeds);
+		ctx->feeds = NULL;
+	} else if (ctx->feeds == NULL)
+		ctx->feeds = feedcache_new((size_t)ctx->cfg.feed_cache_mb << 20);
+	else
+		feedcache_limit(ctx->feeds, (size_t)ctx->cfg.feed_cache_mb << 20);
+	if (ctx->feeds != NULL &&
+	    (kept = feedcache_feed_get(ctx->feeds, f.etag, &len)) != NULL) {
+		feed_send(r, kept, len);
+		goto out;
 	}
-	text = ical_finish(ic, &len);
-	if (rc != SQLITE_OK)
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t0);
+	rc = feed_build(r, &f, &text, &len);
+	feed_log(ctx, &f, &t0, len);
+	if (rc != SQLITE_OK) {
 		api_db_error(r, rc);
-	else if (r->method == EVHTTP_REQ_HEAD) {
-		/* evhttp would send the body: send its length only. */
-		snprintf(clen, sizeof clen, "%zu", len);
-		evhttp_add_header(evhttp_request_get_output_headers(r->ev),
-		    "Content-Length", clen);
-		api_reply_data(r, 200, FEED_CTYPE, NULL, 0);
-	} else
-		api_reply_data(r, 200, FEED_CTYPE, text, len);
-	free(text);
+		free(text);
+		goto out;
+	}
+	feed_send(r, text, len);
+	/*
+	 * Keep it under its ETag, but not while a group transaction is open:
+	 * the feed may hold changes that are not committed yet.
+	 */
+	if (ctx->feeds != NULL && !ctx->group_open && ctx->txn_depth == 0)
+		feedcache_feed_put(ctx->feeds, f.etag, text, len);
+	else
+		free(text);
 out:
 	feed_free(&f);
 }

@@ -55,6 +55,7 @@ static const struct config_key config_keys[] = {
 	{ "busy_timeout", set_int, offsetof(struct config, busy_timeout), 0, 60000 },
 	{ "cache_mb", set_int, offsetof(struct config, cache_mb), 2, 65536 },
 	{ "database", set_string, offsetof(struct config, database), 0, 0 },
+	{ "feed_cache_mb", set_int, offsetof(struct config, feed_cache_mb), 0, 4096 },
 	{ "group_commit", set_onoff, offsetof(struct config, group_commit), 0, 0 },
 	{ "late_cancel_hours", set_int, offsetof(struct config, late_cancel_hours), 0, 24 * 60 },
 	{ "listen", set_listen, offsetof(struct config, listen), 0, 0 },
@@ -106,6 +107,7 @@ config_defaults(struct config *cfg)
 	cfg->violation_limit = 3;
 	cfg->violation_window_days = 90;
 	cfg->suspension_days = 14;
+	cfg->feed_cache_mb = 32;
 }
 
 /* Free what the configuration owns. */

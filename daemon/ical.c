@@ -7,6 +7,14 @@
  * and ical_freebusy() add components, ical_finish() serializes (libical
  * writes CRLF and folds at 75 octets between UTF-8 characters) and frees.
  *
+ * Each component is serialized by libical on its own as it is added
+ * (ical_event_render(), which the feed cache keeps per booking) and its
+ * text appended with ical_add_text(); ical_finish() serializes the
+ * calendar's properties and VTIMEZONEs and puts the components' text
+ * before its END:VCALENDAR.  The bytes are those libical writes for the
+ * whole calendar, which serializes a component's children one after the
+ * other in the same way.
+ *
  * Times in a zone get both the zone's wall clock and a TZID parameter
  * naming the IANA zone (libical 3.0.16 leaves icaltime_from_timet_with_zone
  * results marked UTC, and its builtin zones carry a
@@ -28,14 +36,15 @@
 #include "yiqid.h"
 
 #define ICAL_PRODID	"-//yiqi//yiqid " YIQID_VERSION "//EN"
-#define ICAL_ZONES_MAX	64
+#define ICAL_END	"END:VCALENDAR\r\n"
 
 struct ical {
 	icalcomponent	*cal;
-	char		*zones[ICAL_ZONES_MAX];
-	int		 nzones;
-	icalcomponent	**comps;	/* events, added after the zones */
-	size_t		 ncomps;
+	char		**zones;	/* zones with a VTIMEZONE */
+	size_t		 nzones;
+	char		*body;		/* the components' text, in order */
+	size_t		 blen;
+	size_t		 bsize;
 };
 
 /*
@@ -124,46 +133,58 @@ ical_new(const char *name, const char *zone, int refresh_min)
 	return (ic);
 }
 
-/* Add the VTIMEZONE of zone once; returns the libical zone or NULL. */
+/* The libical zone of an IANA name, or NULL for UTC and unknown ones. */
 static icaltimezone *
+zone_lookup(const char *zone)
+{
+	icaltimezone	*z;
+
+	if (zone == NULL || strcmp(zone, "UTC") == 0 ||
+	    (z = icaltimezone_get_builtin_timezone(zone)) == NULL ||
+	    icaltimezone_get_component(z) == NULL)
+		return (NULL);
+	return (z);
+}
+
+/* Add the VTIMEZONE of zone to the calendar once. */
+static void
 ical_zone(struct ical *ic, const char *zone)
 {
 	icaltimezone	*z;
 	icalcomponent	*vtz;
 	icalproperty	*p;
-	int		 i;
+	size_t		 i;
 
-	if (zone == NULL || strcmp(zone, "UTC") == 0 ||
-	    (z = icaltimezone_get_builtin_timezone(zone)) == NULL)
-		return (NULL);
+	if (zone == NULL)
+		return;
 	for (i = 0; i < ic->nzones; i++) {
 		if (strcmp(ic->zones[i], zone) == 0)
-			return (z);
+			return;
 	}
-	if (ic->nzones == ICAL_ZONES_MAX ||
-	    (vtz = icaltimezone_get_component(z)) == NULL)
-		return (NULL);
-	vtz = icalcomponent_new_clone(vtz);
+	if ((z = zone_lookup(zone)) == NULL)
+		return;
+	vtz = icalcomponent_new_clone(icaltimezone_get_component(z));
 	p = icalcomponent_get_first_property(vtz, ICAL_TZID_PROPERTY);
 	if (p != NULL)
 		icalproperty_set_tzid(p, zone);
 	else
 		icalcomponent_add_property(vtz, icalproperty_new_tzid(zone));
 	icalcomponent_add_component(ic->cal, vtz);
+	ic->zones = xreallocarray(ic->zones, ic->nzones + 1,
+	    sizeof *ic->zones);
 	ic->zones[ic->nzones++] = xstrdup(zone);
-	return (z);
 }
 
 /* A date-time property at t: in zone with a TZID, or in UTC. */
 static icalproperty *
-time_property(struct ical *ic, icalproperty *(*make)(struct icaltimetype),
-    time_t t, const char *zone)
+time_property(icalproperty *(*make)(struct icaltimetype), time_t t,
+    const char *zone)
 {
 	struct icaltimetype	 tt;
 	icaltimezone		*z;
 	icalproperty		*p;
 
-	if ((z = ical_zone(ic, zone)) == NULL) {
+	if ((z = zone_lookup(zone)) == NULL) {
 		tt = icaltime_from_timet_with_zone(t, 0,
 		    icaltimezone_get_utc_timezone());
 		return (make(tt));
@@ -183,19 +204,61 @@ utc_property(icalproperty *(*make)(struct icaltimetype), time_t t)
 	    icaltimezone_get_utc_timezone())));
 }
 
-/* Keep a component to add after the VTIMEZONEs, which clients want first. */
-static void
-ical_keep(struct ical *ic, icalcomponent *c)
+/* Make room for n more bytes of components' text. */
+void
+ical_reserve(struct ical *ic, size_t n)
 {
-	ic->comps = xreallocarray(ic->comps, ic->ncomps + 1, sizeof *ic->comps);
-	ic->comps[ic->ncomps++] = c;
+	if (ic->blen + n > ic->bsize) {
+		ic->bsize = ic->blen + n;
+		ic->body = xreallocarray(ic->body, 1, ic->bsize);
+	}
 }
 
-/* Add one VEVENT. */
+/*
+ * Append a component's text to the calendar; zone (or NULL) is the zone
+ * its times are in, whose VTIMEZONE the calendar then holds.
+ */
 void
-ical_event(struct ical *ic, const struct ical_event *e)
+ical_add_text(struct ical *ic, const char *zone, const char *text, size_t len)
+{
+	size_t	 size;
+
+	ical_zone(ic, zone);
+	if (len == 0)
+		return;
+	if (ic->blen + len > ic->bsize) {
+		size = ic->bsize == 0 ? 65536 : ic->bsize;
+		while (size < ic->blen + len)
+			size *= 2;
+		ic->body = xreallocarray(ic->body, 1, size);
+		ic->bsize = size;
+	}
+	memcpy(ic->body + ic->blen, text, len);
+	ic->blen += len;
+}
+
+/* Serialize one component, free it and append its text. */
+static void
+ical_keep(struct ical *ic, icalcomponent *c, const char *zone)
+{
+	char	*text;
+
+	if ((text = icalcomponent_as_ical_string_r(c)) == NULL)
+		fatalx("%s: libical cannot serialize", __func__);
+	icalcomponent_free(c);
+	ical_add_text(ic, zone, text, strlen(text));
+	free(text);
+}
+
+/*
+ * One VEVENT on its own, as libical serializes it; the caller frees it.
+ * Its text depends on e alone, so it can be kept and reused.
+ */
+char *
+ical_event_render(const struct ical_event *e, size_t *len)
 {
 	icalcomponent	*ev;
+	char		*text;
 	icalproperty_status status;
 
 	ev = icalcomponent_new(ICAL_VEVENT_COMPONENT);
@@ -209,10 +272,10 @@ ical_event(struct ical *ic, const struct ical_event *e)
 		    icalproperty_new_created, e->created));
 	icalcomponent_add_property(ev, icalproperty_new_sequence(
 	    (int)e->sequence));
-	icalcomponent_add_property(ev, time_property(ic,
-	    icalproperty_new_dtstart, e->start, e->zone));
-	icalcomponent_add_property(ev, time_property(ic,
-	    icalproperty_new_dtend, e->end, e->zone));
+	icalcomponent_add_property(ev, time_property(icalproperty_new_dtstart,
+	    e->start, e->zone));
+	icalcomponent_add_property(ev, time_property(icalproperty_new_dtend,
+	    e->end, e->zone));
 	icalcomponent_add_property(ev, text_property(icalproperty_new_summary,
 	    e->summary));
 	if (e->description != NULL && *e->description != '\0')
@@ -239,7 +302,23 @@ ical_event(struct ical *ic, const struct ical_event *e)
 	if (e->categories != NULL)
 		icalcomponent_add_property(ev, text_property(
 		    icalproperty_new_categories, e->categories));
-	ical_keep(ic, ev);
+	if ((text = icalcomponent_as_ical_string_r(ev)) == NULL)
+		fatalx("%s: libical cannot serialize", __func__);
+	icalcomponent_free(ev);
+	*len = strlen(text);
+	return (text);
+}
+
+/* Add one VEVENT. */
+void
+ical_event(struct ical *ic, const struct ical_event *e)
+{
+	char	*text;
+	size_t	 len;
+
+	text = ical_event_render(e, &len);
+	ical_add_text(ic, e->zone, text, len);
+	free(text);
 }
 
 /*
@@ -287,26 +366,35 @@ ical_freebusy(struct ical *ic, const char *uid, time_t stamp, time_t from,
 		icalproperty_add_parameter(p, icalparameter_new_fbtype(type));
 		icalcomponent_add_property(fb, p);
 	}
-	ical_keep(ic, fb);
+	ical_keep(ic, fb, NULL);
 }
 
 /* Serialize the calendar and free it; the caller frees the text. */
 char *
 ical_finish(struct ical *ic, size_t *len)
 {
-	char	*text;
-	size_t	 i;
+	char	*head, *text;
+	size_t	 hlen, i, n = sizeof ICAL_END - 1;
 
-	for (i = 0; i < ic->ncomps; i++)
-		icalcomponent_add_component(ic->cal, ic->comps[i]);
-	free(ic->comps);
-	text = icalcomponent_as_ical_string_r(ic->cal);
-	if (text == NULL)
+	head = icalcomponent_as_ical_string_r(ic->cal);
+	if (head == NULL)
 		fatalx("%s: libical cannot serialize", __func__);
-	*len = strlen(text);
+	hlen = strlen(head);
+	if (hlen < n || strcmp(head + hlen - n, ICAL_END) != 0)
+		fatalx("%s: libical wrote no %s", __func__, "END:VCALENDAR");
+	hlen -= n;
+	*len = hlen + ic->blen + n;
+	text = xmalloc(*len + 1);
+	memcpy(text, head, hlen);
+	if (ic->blen > 0)
+		memcpy(text + hlen, ic->body, ic->blen);
+	memcpy(text + hlen + ic->blen, ICAL_END, n + 1);
+	free(head);
 	icalcomponent_free(ic->cal);
-	for (i = 0; i < (size_t)ic->nzones; i++)
+	for (i = 0; i < ic->nzones; i++)
 		free(ic->zones[i]);
+	free(ic->zones);
+	free(ic->body);
 	free(ic);
 	return (text);
 }

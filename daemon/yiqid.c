@@ -101,6 +101,7 @@ on_hup(evutil_socket_t sig, short events, void *arg)
 	ctx->cfg.late_cancel_hours = cfg.late_cancel_hours;
 	ctx->cfg.report_baseline_hours = cfg.report_baseline_hours;
 	ctx->cfg.report_saturated_hours = cfg.report_saturated_hours;
+	ctx->cfg.feed_cache_mb = cfg.feed_cache_mb;
 	evhttp_set_max_body_size(ctx->http, cfg.max_body);
 	evhttp_set_max_headers_size(ctx->http, cfg.max_headers);
 	evhttp_set_timeout(ctx->http, cfg.timeout);
@@ -217,6 +218,8 @@ serve_cleanup(struct yiqid *ctx)
 	if (ctx->http != NULL)
 		evhttp_free(ctx->http);
 	ckpt_stop(ctx);
+	feedcache_free(ctx->feeds);
+	ctx->feeds = NULL;
 	db_close(ctx);
 	if (ctx->base != NULL)
 		event_base_free(ctx->base);

@@ -61,6 +61,7 @@ struct config {
 	int		 violation_limit; /* violations that suspend, 0: never */
 	int		 violation_window_days; /* ... within this many days */
 	int		 suspension_days; /* how long a suspension lasts */
+	int		 feed_cache_mb;	/* rendered feed events kept, MiB */
 };
 
 /* One token's request bucket (ratelimit.c). */
@@ -113,6 +114,7 @@ struct yiqid {
 	TAILQ_HEAD(, req)	 held;		/* replies waiting for it */
 
 	struct checkpointer	*ckpt;		/* WAL checkpoints (checkpoint.c) */
+	struct feedcache	*feeds;		/* rendered feed events (feedcache.c) */
 };
 #define DB_PRIORITIES		3	/* event priorities of the base */
 #define DB_GROUP_PRIORITY	2	/* the group commit runs last */
@@ -575,12 +577,28 @@ struct ical_event {
 char	*ical_clean(const char *);
 struct ical *ical_new(const char *, const char *, int);
 void	 ical_event(struct ical *, const struct ical_event *);
+char	*ical_event_render(const struct ical_event *, size_t *);
+void	 ical_add_text(struct ical *, const char *, const char *, size_t);
+void	 ical_reserve(struct ical *, size_t);
 void	 ical_freebusy(struct ical *, const char *, time_t, time_t, time_t,
 	    const struct span *, const int *, size_t);
 char	*ical_finish(struct ical *, size_t *);
 
 /* api-feeds.c */
 extern const struct route api_feeds_routes[];
+
+/* feedcache.c */
+struct feedcache *feedcache_new(size_t);
+void	 feedcache_free(struct feedcache *);
+void	 feedcache_limit(struct feedcache *, size_t);
+const char *feedcache_get(struct feedcache *, int64_t, int, const void *,
+	    size_t, size_t *);
+const char *feedcache_put(struct feedcache *, int64_t, int, const void *,
+	    size_t, const char *, size_t);
+void	 feedcache_hold(struct feedcache *, int);
+const char *feedcache_feed_get(struct feedcache *, const char *, size_t *);
+void	 feedcache_feed_put(struct feedcache *, const char *, char *, size_t);
+void	 feedcache_stats(struct feedcache *, size_t *, size_t *, size_t *);
 
 /* api-ical-import.c */
 extern const struct route api_ical_import_routes[];
