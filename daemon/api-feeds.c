@@ -136,7 +136,8 @@ struct feed {
 	"FROM reservations r JOIN instruments i ON i.id = r.instrument_id " \
 	"JOIN sites s ON s.id = i.site_id JOIN users u ON u.id = r.user_id " \
 	"JOIN institutes ins ON ins.id = r.institute_id " \
-	"WHERE r.\"end\" > :from AND r.start < :to AND (r.status NOT IN " \
+	"WHERE r.\"end\" > :from AND r.start < :to AND " \
+	"r.start > :from - (SELECT longest FROM booking_span) AND (r.status NOT IN " \
 	"('cancelled', 'rejected') OR r.updated >= :keep) AND "
 #define FEED_ORDER " ORDER BY r.start, r.id LIMIT :max"
 #define FEED_ANY_ORDER " LIMIT :max"

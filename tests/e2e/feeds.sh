@@ -192,6 +192,15 @@ feed /feeds/instruments/ICPMS-1.ics "$WF" -G --data-urlencode "from=${D5}T00:00:
 is "to before from: 400" "$STATUS" 400
 feed /feeds/instruments/ICPMS-1.ics "$WF" -G --data-urlencode "from=yesterday"
 is "a malformed from: 400" "$STATUS" 400
+# A window that opens in the middle of a booking still holds it (the query
+# bounds its walk by start with the longest booking stored).
+feed /feeds/instruments/ICPMS-1.ics "$WF" -G --data-urlencode "from=${D2}T10:00:00+08:00" --data-urlencode "to=${D2}T10:30:00+08:00"
+check "a window inside a booking parses" parse
+is "it holds the booking that began before it" \
+    "$(jq -r '[.events[].start] | join(",")' "$T/ics")" "${D2}T09:00:00+08:00"
+feed /feeds/sites/HC-HTZ.ics "$WF" -G --data-urlencode "from=${D2}T10:59:00+08:00" --data-urlencode "to=${D2}T11:00:00+08:00"
+check "a site feed of one minute parses" parse
+is "the site feed holds it too" "$(jq '.events | length' "$T/ics")" 1
 
 # Conditional GET.
 feed /feeds/instruments/ICPMS-1.ics "$WF"
