@@ -25,6 +25,7 @@
 #include <netdb.h>
 
 #include <err.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -173,6 +174,15 @@ handle(struct evhttp_request *req, void *arg)
 		    "{\"error\":\"conflict\"}" : "{\"error\":\"database\"}");
 }
 
+/* SIGTERM: leave the loop, so that the benchmark sees a clean exit. */
+static void
+on_term(evutil_socket_t fd, short ev, void *arg)
+{
+	(void)fd;
+	(void)ev;
+	event_base_loopbreak(arg);
+}
+
 /* Say where we listen (the port may have been 0), as yiqid does. */
 static void
 announce(struct evhttp_bound_socket *sock, const char *host)
@@ -196,6 +206,7 @@ main(int argc, char **argv)
 	struct event_base		*base;
 	struct evhttp			*http;
 	struct evhttp_bound_socket	*sock;
+	struct event			*term;
 	const char			*path = NULL, *listen = NULL;
 	char				*port, host[64];
 	int				 ch;
@@ -234,6 +245,18 @@ main(int argc, char **argv)
 	    atoi(port + 1))) == NULL)
 		errx(1, "cannot listen on %s", listen);
 	announce(sock, host);
+	if ((term = evsignal_new(base, SIGTERM, on_term, base)) == NULL ||
+	    evsignal_add(term, NULL) == -1)
+		errx(1, "libevent");
 	event_base_dispatch(base);
+	event_free(term);
+	evhttp_free(http);
+	event_base_free(base);
+	sqlite3_finalize(n.begin);
+	sqlite3_finalize(n.overlap);
+	sqlite3_finalize(n.insert);
+	sqlite3_finalize(n.commit);
+	sqlite3_finalize(n.rollback);
+	sqlite3_close(n.db);
 	return (0);
 }
