@@ -197,7 +197,10 @@ avail_sees(struct avail *a, int64_t user_id)
 /*
  * The slot-holding reservations over the period widened by the buffer:
  * each one widened is a busy span; those in the period itself are written
- * to the busy list in the caller's view (SPEC §4 redaction).
+ * to the busy list in the caller's view (SPEC §4 redaction).  The walk of
+ * (instrument_id, start) is bounded on both sides (a booking ending after
+ * :from starts after :from minus the longest booking stored), so it reads
+ * only the bookings near the period however many lie ahead or behind.
  */
 static int
 avail_reservations(struct avail *a)
@@ -207,7 +210,9 @@ avail_reservations(struct avail *a)
 	    "ins.private FROM reservations r JOIN institutes ins ON "
 	    "ins.id = r.institute_id WHERE r.instrument_id = :i AND "
 	    "r.status IN ('pending', 'confirmed') AND r.\"end\" > :from AND "
-	    "r.start < :to ORDER BY +r.start";	/* + : see slot_state() */
+	    "r.start < :to AND "
+	    "r.start > :from - (SELECT longest FROM booking_span) "
+	    "ORDER BY r.start";
 	struct jsonbuf	*jb = &a->jb;
 	sqlite3_stmt	*st;
 	time_t		 s, e;
