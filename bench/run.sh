@@ -132,3 +132,15 @@ printf '%-58s %10.0f   %s\n' "  bookings/s meanwhile (p50 $(pct "$T/bl" 50))" "$
 printf '%-58s %s\n' "  site feeds of $EV events served" "$(churned "$T/feeds.t")"
 printf '%-58s %s\n' "  year-long reports served" "$(churned "$T/reports.t")"
 printf '%-58s %10s   %s\n' "yiqid RSS after the loads, MiB ($N bookings)" "$((RSS / 1024))" "<= 64 + page cache (64)"
+
+# Targets 4 and 7 have their own scripts (each seeds its own database);
+# ONLY_RUN=1 skips them.
+if [ -z "${ONLY_RUN:-}" ]; then
+	echo
+	echo "== target 4: sh bench/feed-bench.sh $N $M"
+	YIQID=$YIQID sh "$TOP/bench/feed-bench.sh" "$N" "$M" | sed -n '/^== /,$p'
+	echo
+	echo "== target 7: sh bench/report-bench.sh $N $M (RUNS=${RUNS:-3})"
+	YIQID=$YIQID RUNS=${RUNS:-3} sh "$TOP/bench/report-bench.sh" "$N" "$M" |
+	    sed -n '/^==\|^variant\|^by=\|^format\|target\|health/p'
+fi
