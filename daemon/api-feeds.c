@@ -32,6 +32,12 @@
  * assembled from those texts and renders only the bookings whose inputs
  * changed.  The last few whole feeds are kept under their ETag for the
  * clients that fetch without a conditional request.
+ *
+ * Off the loop: the bookings' SQL runs on a worker thread (feedjob.c) with
+ * its own read-only connection, which also reads the feed's version in
+ * the same transaction; the loop answers when the rows are back
+ * (feed_done()), so the ETag of a built feed never claims data newer than
+ * its bookings.  Blackouts and free/busy are read on the loop.
  */
 
 #include "config.h"
