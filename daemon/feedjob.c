@@ -29,7 +29,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <malloc.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -62,6 +61,7 @@ struct feedjob {
 	void			*arg;
 	char			*database;
 	int			 busy_timeout;
+	sqlite3			*db;		/* kept between jobs, or NULL */
 	pthread_t		 thread;
 	volatile int		 cancel;
 	int			 fd;		/* the pool's pipe, write end */
@@ -87,11 +87,19 @@ struct feedjob_pool {
 	int			 nrunning;
 	struct feedjob		*waiting;	/* oldest first */
 	int			 nwaiting;
+	/*
+	 * Connections of finished jobs, given to the next ones: a kept
+	 * connection keeps its page cache warm (a fresh one per feed read
+	 * its pages from the file again, ~15 ms more per feed at 1M).
+	 */
+	sqlite3			*idle[FEEDJOB_RUN_MAX];
+	int			 nidle;
 };
 
 static void
 job_free(struct feedjob *job)
 {
+	sqlite3_close(job->db);
 	free(job->database);
 	free(job->cause);
 	free(job->buf);
@@ -223,30 +231,30 @@ static void *
 job_run(void *arg)
 {
 	struct feedjob	*job = arg;
-	sqlite3		*db = NULL;
 	char		*sql;
 
 	job->rc = SQLITE_ERROR;
 	/* Below the loop's priority, as reports (Linux nices threads). */
 	(void)setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid),
 	    FEEDJOB_NICE);
-	if (sqlite3_open_v2(job->database, &db, SQLITE_OPEN_READONLY |
-	    SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
+	if (job->db == NULL && sqlite3_open_v2(job->database, &job->db,
+	    SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
 		xasprintf(&job->cause, "opening %s read-only: %s",
-		    job->database, db != NULL ? sqlite3_errmsg(db) : "no memory");
+		    job->database, job->db != NULL ?
+		    sqlite3_errmsg(job->db) : "no memory");
+		sqlite3_close(job->db);
+		job->db = NULL;
 		job->rc = SQLITE_CANTOPEN;
 	} else {
-		sqlite3_busy_timeout(db, job->busy_timeout);
+		sqlite3_busy_timeout(job->db, job->busy_timeout);
 		/* Read the file's pages in place rather than copy them. */
 		xasprintf(&sql, "PRAGMA mmap_size = %d", FEEDJOB_MMAP);
-		(void)sqlite3_exec(db, sql, NULL, NULL, NULL);
+		(void)sqlite3_exec(job->db, sql, NULL, NULL, NULL);
 		free(sql);
-		job->rc = job_read(job, db);
+		job->rc = job_read(job, job->db);
 		if (job->rc != SQLITE_OK && !job->cancel)
-			job->cause = xstrdup(sqlite3_errmsg(db));
+			job->cause = xstrdup(sqlite3_errmsg(job->db));
 	}
-	sqlite3_close(db);
-	malloc_trim(0);
 	while (write(job->fd, &job, sizeof job) == -1 && errno == EINTR)
 		;
 	return (NULL);
@@ -285,6 +293,8 @@ static int
 job_launch(struct feedjob_pool *pool, struct feedjob *job)
 {
 	job->fd = pool->fds[1];
+	if (job->db == NULL && pool->nidle > 0)
+		job->db = pool->idle[--pool->nidle];
 	if (pthread_create(&job->thread, NULL, job_run, job) != 0) {
 		log_warn("feed thread");
 		return (-1);
@@ -323,6 +333,12 @@ pool_read(evutil_socket_t fd, short events, void *arg)
 		pthread_join(job->thread, NULL);
 		job_unlink(&ctx->feedjobs->running, job);
 		ctx->feedjobs->nrunning--;
+		/* A connection that worked is kept for the next job. */
+		if (job->db != NULL && job->rc == SQLITE_OK &&
+		    ctx->feedjobs->nidle < FEEDJOB_RUN_MAX) {
+			ctx->feedjobs->idle[ctx->feedjobs->nidle++] = job->db;
+			job->db = NULL;
+		}
 		job_finish(job);
 		pool_next(ctx->feedjobs);
 	}
@@ -407,6 +423,8 @@ feedjobs_stop(struct yiqid *ctx)
 		job->cancel = 1;
 		job_finish(job);
 	}
+	while (pool->nidle > 0)
+		sqlite3_close(pool->idle[--pool->nidle]);
 	event_free(pool->ev);
 	close(pool->fds[0]);
 	close(pool->fds[1]);
