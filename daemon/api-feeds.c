@@ -32,6 +32,12 @@
  * assembled from those texts and renders only the bookings whose inputs
  * changed.  The last few whole feeds are kept under their ETag for the
  * clients that fetch without a conditional request.
+ *
+ * Off the loop: the bookings' SQL runs on a worker thread (feedjob.c) with
+ * its own read-only connection, which also reads the feed's version in
+ * the same transaction; the loop answers when the rows are back
+ * (feed_done()), so the ETag of a built feed never claims data newer than
+ * its bookings.  Blackouts and free/busy are read on the loop.
  */
 
 #include "config.h"
@@ -54,6 +60,7 @@
 #define FEED_EVENTS_MAX		20000	/* bookings in one feed */
 #define FEED_REFRESH_MIN	60	/* REFRESH-INTERVAL, X-PUBLISHED-TTL */
 #define FEED_CTYPE		"text/calendar; charset=utf-8"
+#define FEED_RETRY_AFTER	"5"	/* seconds, when too many are built */
 
 #define FEED_SEES_MEMO		256	/* instruments remembered per feed */
 
@@ -93,7 +100,6 @@ struct feed_events {
 	size_t		 total;		/* all texts' length */
 	char		**zones;	/* the zones used, each once */
 	size_t		 nzones;
-	struct feed_key	 key;		/* scratch for the cache key */
 	struct {
 		int64_t	 instrument;	/* 0: empty */
 		int	 sees;
@@ -123,6 +129,7 @@ struct feed {
 	time_t		 from;
 	time_t		 to;
 	time_t		 keep;		/* cancelled since then are shown */
+	time_t		 day;		/* today, 00:00 UTC */
 	time_t		 modified;	/* Last-Modified */
 	char		 etag[40];
 };
@@ -346,7 +353,7 @@ feed_window(struct req *r, struct feed *f)
 	f->from = day - (f->kind == FEED_FREEBUSY ? 0 : FEED_BACK_DAYS * 86400);
 	f->to = day + FEED_AHEAD_DAYS * 86400;
 	f->keep = day - FEED_CANCEL_KEEP_DAYS * 86400;
-	f->modified = day;
+	f->day = f->modified = day;
 	if ((rc = q_time(r, "from", &f->from)) == -1 ||
 	    q_time(r, "to", &f->to) == -1)
 		return (-1);
@@ -365,30 +372,17 @@ feed_window(struct req *r, struct feed *f)
 }
 
 /*
- * Set the feed's ETag and Last-Modified from the newest audit row, the
- * feed, its window and the viewer.
+ * Set the feed's ETag and Last-Modified from the newest audit row (its id
+ * and time), the feed, its window and the viewer.
  */
-static int
-feed_version(struct req *r, struct feed *f)
+static void
+feed_etag(struct req *r, struct feed *f, long long version, time_t at)
 {
-	static const char *const q =
-	    "SELECT id, at FROM audit ORDER BY id DESC LIMIT 1";
 	crypto_hash_sha256_state	 h;
-	sqlite3_stmt			*st;
 	unsigned char			 out[32];
 	char				*text;
-	long long			 version = 0;
-	int				 rc;
 
-	st = db_prepare(r->ctx, q);
-	if ((rc = db_step(st)) == SQLITE_ROW) {
-		version = sqlite3_column_int64(st, 0);
-		if (sqlite3_column_int64(st, 1) > f->modified)
-			f->modified = sqlite3_column_int64(st, 1);
-	}
-	sqlite3_reset(st);
-	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-		return (rc);
+	f->modified = at > f->day ? at : f->day;
 	xasprintf(&text, "%s|%lld|%lld|%lld|%lld|%lld|%lld|%s",
 	    feed_kinds[f->kind], (long long)f->id, (long long)f->from,
 	    (long long)f->to, (long long)f->keep, version,
@@ -402,6 +396,28 @@ feed_version(struct req *r, struct feed *f)
 	sodium_bin2hex(f->etag + 1, 33, out, 16);
 	f->etag[33] = '"';
 	f->etag[34] = '\0';
+}
+
+/* Set the feed's ETag and Last-Modified as the loop's connection sees. */
+static int
+feed_version(struct req *r, struct feed *f)
+{
+	static const char *const q =
+	    "SELECT id, at FROM audit ORDER BY id DESC LIMIT 1";
+	sqlite3_stmt	*st;
+	long long	 version = 0;
+	time_t		 at = 0;
+	int		 rc;
+
+	st = db_prepare(r->ctx, q);
+	if ((rc = db_step(st)) == SQLITE_ROW) {
+		version = sqlite3_column_int64(st, 0);
+		at = sqlite3_column_int64(st, 1);
+	}
+	sqlite3_reset(st);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return (rc);
+	feed_etag(r, f, version, at);
 	return (SQLITE_OK);
 }
 
@@ -567,70 +583,38 @@ feed_add(struct req *r, struct ical *ic, struct feed_key *k, int64_t id,
 }
 
 /*
- * Every column of a feed_rows() row, as bytes: what a booking's VEVENT is
- * rendered from (with what the viewer may see of it).
- */
-static void
-row_key(struct feed_key *k, sqlite3_stmt *st)
-{
-	int64_t		 v;
-	unsigned char	 type;
-	int		 i, n = sqlite3_column_count(st), len;
-
-	k->len = 0;
-	for (i = 0; i < n; i++) {
-		type = (unsigned char)sqlite3_column_type(st, i);
-		key_add(k, &type, 1);
-		switch (type) {
-		case SQLITE_NULL:
-			break;
-		case SQLITE_INTEGER:
-			v = sqlite3_column_int64(st, i);
-			key_add(k, &v, sizeof v);
-			break;
-		default:
-			/* Text, and anything else as text (as rendered). */
-			len = sqlite3_column_bytes(st, i);
-			key_add(k, &len, sizeof len);
-			key_add(k, sqlite3_column_text(st, i), (size_t)len);
-			break;
-		}
-	}
-}
-
-/*
  * May the viewer see this row's booking in full?  Its own bookings and an
  * admin's view need no query; a manager's or park manager's answer for
  * another's booking depends on the instrument (and its site) only, so it
  * is remembered per instrument for the feed instead of asked per row.
  */
 static int
-feed_sees(struct req *r, struct feed_events *fe, sqlite3_stmt *st)
+feed_sees(struct req *r, struct feed_events *fe, struct feedjob *job,
+    size_t row)
 {
-	int64_t	user = sqlite3_column_int64(st, F_USER_ID);
-	int64_t	instrument = sqlite3_column_int64(st, F_INSTRUMENT_ID);
+	int64_t	user = feedjob_int(job, row, F_USER_ID);
+	int64_t	instrument = feedjob_int(job, row, F_INSTRUMENT_ID);
 	size_t	slot = (uint64_t)instrument % FEED_SEES_MEMO;
 
 	if (r->user->id == user || r->user->role == ROLE_ADMIN ||
 	    r->user->role == ROLE_MEMBER)
 		return (auth_sees_booking(r, user, instrument,
-		    sqlite3_column_int64(st, F_SITE_ID)));
+		    feedjob_int(job, row, F_SITE_ID)));
 	if (fe->sees[slot].instrument != instrument) {
 		fe->sees[slot].instrument = instrument;
 		fe->sees[slot].sees = auth_sees_booking(r, user, instrument,
-		    sqlite3_column_int64(st, F_SITE_ID));
+		    feedjob_int(job, row, F_SITE_ID));
 	}
 	return (fe->sees[slot].sees);
 }
 
-/* Add one reservation row as the viewer may see it. */
 /*
  * Append a booking's text to fe: a copy, or if held, the pointer (a text
  * held in the feed cache).
  */
 static void
-events_add(struct feed_events *fe, sqlite3_stmt *st, const char *zone,
-    const char *text, size_t len, int held)
+events_add(struct feed_events *fe, int64_t start, int64_t id,
+    const char *zone, const char *text, size_t len, int held)
 {
 	struct feed_ev	*ev;
 	size_t		 z;
@@ -658,8 +642,8 @@ events_add(struct feed_events *fe, sqlite3_stmt *st, const char *zone,
 		fe->ev = xreallocarray(fe->ev, fe->nalloc, sizeof *fe->ev);
 	}
 	ev = &fe->ev[fe->n++];
-	ev->start = sqlite3_column_int64(st, F_START);
-	ev->id = sqlite3_column_int64(st, F_ID);
+	ev->start = start;
+	ev->id = id;
 	ev->text = held ? text : NULL;
 	ev->off = fe->len;
 	ev->len = len;
@@ -690,7 +674,6 @@ events_free(struct feed_events *fe)
 	events_reset(fe);
 	free(fe->ev);
 	free(fe->buf);
-	free(fe->key.p);
 }
 
 static int
@@ -705,27 +688,35 @@ ev_cmp(const void *a, const void *b)
 	return (0);
 }
 
+/*
+ * Add row i of the job as the viewer may see it: its kept text if the
+ * row (every column, as the worker encoded it) is the one it was rendered
+ * from, else rendered with libical and kept.
+ */
 static void
-feed_booking(struct req *r, struct feed_events *fe, sqlite3_stmt *st)
+feed_booking(struct req *r, struct feed_events *fe, struct feedjob *job,
+    size_t i)
 {
-	struct feed_key		*k = &fe->key;
 	struct feedcache	*fc = r->ctx->feeds;
 	struct ical_event	 e;
 	const char		*status, *purpose, *inst, *kept;
+	const void		*key = NULL;
 	char			*summary, *desc = NULL, *loc, *text;
-	int64_t			 id;
-	size_t			 len;
+	int64_t			 id, start;
+	size_t			 len, klen = 0;
 	int			 sees, variant;
 
-#define T(c) ((const char *)sqlite3_column_text(st, (c)))
-	id = sqlite3_column_int64(st, F_ID);
-	sees = feed_sees(r, fe, st);
+#define T(c) (feedjob_text(job, i, (c)))
+#define I(c) (feedjob_int(job, i, (c)))
+	id = I(F_ID);
+	start = I(F_START);
+	sees = feed_sees(r, fe, job, i);
 	variant = sees ? FEED_V_FULL : FEED_V_BUSY;
 	if (fc != NULL) {
-		row_key(k, st);
-		if ((kept = feedcache_get(fc, id, variant, k->p, k->len,
+		key = feedjob_row(job, i, &klen);
+		if ((kept = feedcache_get(fc, id, variant, key, klen,
 		    &len)) != NULL) {
-			events_add(fe, st, T(F_ZONE), kept, len, 1);
+			events_add(fe, start, id, T(F_ZONE), kept, len, 1);
 			return;
 		}
 	}
@@ -737,14 +728,13 @@ feed_booking(struct req *r, struct feed_events *fe, sqlite3_stmt *st)
 		    T(F_USER_NAME));
 		xasprintf(&desc, "Booking #%lld, %s\nInstrument: %s (%s)\n"
 		    "User: %s (%s)\nInstitute: %s (%s)\nPurpose: %s\n"
-		    "Project: %s%s%s", (long long)sqlite3_column_int64(st,
-		    F_ID), status, T(F_INSTRUMENT_NAME), T(F_INSTRUMENT),
+		    "Project: %s%s%s", (long long)id, status, T(F_INSTRUMENT_NAME), T(F_INSTRUMENT),
 		    T(F_USER_NAME), T(F_LOGIN), T(F_INSTITUTE_NAME),
 		    T(F_INSTITUTE), T(F_PURPOSE), T(F_PROJECT),
 		    *T(F_CANCEL_REASON) != '\0' ? "\nReason: " : "",
 		    T(F_CANCEL_REASON));
 	} else {
-		inst = sqlite3_column_int(st, F_PRIVATE) ? NULL :
+		inst = I(F_PRIVATE) ? NULL :
 		    T(F_INSTITUTE_NAME);
 		if (inst != NULL)
 			xasprintf(&summary, "%s: busy (%s)", T(F_INSTRUMENT),
@@ -756,8 +746,8 @@ feed_booking(struct req *r, struct feed_events *fe, sqlite3_stmt *st)
 	}
 	loc = feed_location(T(F_ROOM), T(F_SITE_NAME));
 	e.uid = T(F_UID);
-	e.start = sqlite3_column_int64(st, F_START);
-	e.end = sqlite3_column_int64(st, F_END);
+	e.start = start;
+	e.end = I(F_END);
 	e.zone = T(F_ZONE);
 	e.summary = summary;
 	e.description = desc;
@@ -769,26 +759,30 @@ feed_booking(struct req *r, struct feed_events *fe, sqlite3_stmt *st)
 		e.status = ICAL_EV_CANCELLED;
 	else
 		e.status = ICAL_EV_CONFIRMED;
-	e.sequence = sqlite3_column_int64(st, F_SEQUENCE);
-	e.stamp = sqlite3_column_int64(st, F_UPDATED);
-	e.created = sqlite3_column_int64(st, F_CREATED);
+	e.sequence = I(F_SEQUENCE);
+	e.stamp = I(F_UPDATED);
+	e.created = I(F_CREATED);
 	text = ical_event_render(&e, &len);
-	if (fc != NULL && (kept = feedcache_put(fc, id, variant, k->p, k->len,
+	if (fc != NULL && (kept = feedcache_put(fc, id, variant, key, klen,
 	    text, len)) != NULL)
-		events_add(fe, st, e.zone, kept, len, 1);
+		events_add(fe, start, id, e.zone, kept, len, 1);
 	else
-		events_add(fe, st, e.zone, text, len, 0);
+		events_add(fe, start, id, e.zone, text, len, 0);
 	free(text);
 	free(summary);
 	free(desc);
 	free(loc);
 #undef T
+#undef I
 }
 
-/* Read the feed's bookings into fe, in any order; SQLite code. */
-static int
-feed_read(struct req *r, struct feed *f, struct feed_events *fe, int ordered,
-    int64_t max)
+/*
+ * The queries of the feed's bookings, run by a feed job on a worker:
+ * unordered, and if there are more than FEED_EVENTS_MAX, the first of
+ * them in order (SQLite sorts only then: sorting here is cheaper).
+ */
+static void
+feed_query(struct feed *f, struct feedjob_query *q)
 {
 	static const char *const q_instrument = FEED_SELECT
 	    "r.instrument_id = :id" FEED_ANY_ORDER;
@@ -810,46 +804,34 @@ feed_read(struct req *r, struct feed *f, struct feed_events *fe, int ordered,
 		{ &q_instrument, &q_site, &q_institute, &q_user },
 		{ &q_instrument_o, &q_site_o, &q_institute_o, &q_user_o }
 	};
-	sqlite3_stmt	*st;
-	int		 rc;
 
-	st = db_prepare(r->ctx, *qs[ordered][f->kind]);
-	db_bind_int(st, ":id", f->id);
-	db_bind_int(st, ":from", f->from);
-	db_bind_int(st, ":to", f->to);
-	db_bind_int(st, ":keep", f->keep);
-	db_bind_int(st, ":max", max);
-	while ((rc = db_step(st)) == SQLITE_ROW)
-		feed_booking(r, fe, st);
-	sqlite3_reset(st);
-	return (rc == SQLITE_DONE ? SQLITE_OK : rc);
+	memset(q, 0, sizeof *q);
+	q->any = *qs[0][f->kind];
+	q->ordered = *qs[1][f->kind];
+	q->id = f->id;
+	q->from = f->from;
+	q->to = f->to;
+	q->keep = f->keep;
+	q->max = FEED_EVENTS_MAX;
 }
 
 /*
- * Add the feed's bookings, ordered by start and id, at most
- * FEED_EVENTS_MAX of them; returns the SQLite result code.  They are read
- * unordered and sorted here; only if there are more than the limit does
- * SQLite sort them to pick the first.
+ * Add the bookings the job read, ordered by start and id (the worker read
+ * them in any order, or the first FEED_EVENTS_MAX in order).
  */
-static int
-feed_bookings(struct req *r, struct feed *f, struct ical *ic,
-    struct feed_key *k)
+static void
+feed_bookings(struct req *r, struct feedjob *job, struct ical *ic)
 {
 	struct feed_events	 fe;
 	struct feed_ev		*ev;
-	size_t			 i;
-	int			 rc;
+	size_t			 i, n = feedjob_nrows(job);
 
 	memset(&fe, 0, sizeof fe);
-	fe.key = *k;
 	if (r->ctx->feeds != NULL)
 		feedcache_hold(r->ctx->feeds, 1);
-	rc = feed_read(r, f, &fe, 0, FEED_EVENTS_MAX + 1);
-	if (rc == SQLITE_OK && fe.n > FEED_EVENTS_MAX) {
-		events_reset(&fe);
-		rc = feed_read(r, f, &fe, 1, FEED_EVENTS_MAX);
-	}
-	if (rc == SQLITE_OK && fe.n > 0) {
+	for (i = 0; i < n; i++)
+		feed_booking(r, &fe, job, i);
+	if (fe.n > 0) {
 		qsort(fe.ev, fe.n, sizeof *fe.ev, ev_cmp);
 		ical_reserve(ic, fe.total);
 		for (i = 0; i < fe.n; i++) {
@@ -860,10 +842,7 @@ feed_bookings(struct req *r, struct feed *f, struct ical *ic,
 	}
 	if (r->ctx->feeds != NULL)
 		feedcache_hold(r->ctx->feeds, 0);
-	*k = fe.key;
-	fe.key.p = NULL;
 	events_free(&fe);
-	return (rc);
 }
 
 /* Add the blackouts of an instrument (and its site) or of a site. */
@@ -987,13 +966,17 @@ feed_send(struct req *r, const char *text, size_t len)
 		api_reply_data(r, 200, FEED_CTYPE, text, len);
 }
 
-/* Build the calendar of f; the caller frees the text.  SQLite code. */
+/*
+ * Build the calendar of f, the bookings from job (none for free/busy);
+ * the caller frees the text.  SQLite code.
+ */
 static int
-feed_build(struct req *r, struct feed *f, char **text, size_t *len)
+feed_build(struct req *r, struct feed *f, struct feedjob *job, char **text,
+    size_t *len)
 {
 	struct feed_key	 k;
 	struct ical	*ic;
-	int		 rc;
+	int		 rc = SQLITE_OK;
 
 	memset(&k, 0, sizeof k);
 	ic = ical_new(f->name, f->zone != NULL ? f->zone : YIQID_DEFAULT_ZONE,
@@ -1001,9 +984,8 @@ feed_build(struct req *r, struct feed *f, char **text, size_t *len)
 	if (f->kind == FEED_FREEBUSY)
 		rc = feed_freebusy(r, f, ic);
 	else {
-		rc = feed_bookings(r, f, ic, &k);
-		if (rc == SQLITE_OK && (f->kind == FEED_INSTRUMENT ||
-		    f->kind == FEED_SITE))
+		feed_bookings(r, job, ic);
+		if (f->kind == FEED_INSTRUMENT || f->kind == FEED_SITE)
 			rc = feed_blackouts(r, f, ic, &k);
 	}
 	*text = ical_finish(ic, len);
@@ -1021,47 +1003,81 @@ feed_log(struct yiqid *ctx, struct feed *f, struct timespec *t0, size_t len)
 	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t1);
 	if (ctx->feeds != NULL)
 		feedcache_stats(ctx->feeds, &used, &hits, &misses);
-	log_debug("feed %s %s: %zu bytes in %.1f ms CPU; cache %zu KiB, "
-	    "%zu hits, %zu renders so far", feed_kinds[f->kind], f->code, len,
-	    (t1.tv_sec - t0->tv_sec) * 1e3 + (t1.tv_nsec - t0->tv_nsec) / 1e6,
-	    used >> 10, hits, misses);
+	log_debug("feed %s %s: %zu bytes in %.1f ms CPU on the loop; cache "
+	    "%zu KiB, %zu hits, %zu renders so far", feed_kinds[f->kind],
+	    f->code, len, (t1.tv_sec - t0->tv_sec) * 1e3 +
+	    (t1.tv_nsec - t0->tv_nsec) / 1e6, used >> 10, hits, misses);
 }
 
-/* Serve one feed of kind: token, scope, window, 304 or the calendar. */
+/*
+ * Build f (the bookings read by job, if any), send it and keep it under
+ * its ETag, which the caller has set.
+ */
 static void
-feed_serve(struct req *r, enum feed_kind kind)
+feed_answer(struct req *r, struct feed *f, struct feedjob *job)
 {
 	struct yiqid	*ctx = r->ctx;
-	struct feed	 f;
 	struct timespec	 t0;
-	const char	*kept;
 	char		*text;
 	size_t		 len;
 	int		 rc;
 
-	memset(&f, 0, sizeof f);
-	f.kind = kind;
-	if (feed_auth(r) == -1)
-		return;
-	f.code = xstrdup(r->args[0]);
-	if (kind == FEED_INSTRUMENT || kind == FEED_SITE ||
-	    kind == FEED_FREEBUSY) {
-		if (feed_place(r, &f) == -1)
-			goto out;
-	} else if (feed_party(r, &f) == -1)
-		goto out;
-	if (feed_window(r, &f) == -1)
-		goto out;
-	if ((rc = feed_version(r, &f)) != SQLITE_OK) {
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t0);
+	rc = feed_build(r, f, job, &text, &len);
+	feed_log(ctx, f, &t0, len);
+	if (rc != SQLITE_OK) {
 		api_db_error(r, rc);
-		goto out;
+		free(text);
+		return;
 	}
-	feed_headers(r, &f);
-	if (feed_fresh(r, &f)) {
-		api_reply_empty(r, 304);
-		goto out;
-	}
+	feed_headers(r, f);
+	feed_send(r, text, len);
+	/*
+	 * Keep it under its ETag, but not while a group transaction is open:
+	 * what the loop reads (blackouts, free/busy) may not be committed.
+	 */
+	if (ctx->feeds != NULL && !ctx->group_open && ctx->txn_depth == 0)
+		feedcache_feed_put(ctx->feeds, f->etag, text, len);
+	else
+		free(text);
+}
 
+static void
+feed_release(struct feed *f)
+{
+	feed_free(f);
+	free(f);
+}
+
+/*
+ * The worker has read the feed's bookings: its ETag and Last-Modified
+ * come from the audit row read in the same transaction, so they never
+ * describe data newer than the rows (the blackouts, read now on the loop,
+ * can only be as new or newer).
+ */
+static void
+feed_done(struct req *r, struct feedjob *job, void *arg)
+{
+	struct feed	*f = arg;
+	int64_t		 version, at;
+	int		 rc;
+
+	if ((rc = feedjob_rc(job)) == FEEDJOB_CANCELLED)
+		api_error(r, 503, "unavailable", "the server is stopping");
+	else if (rc != SQLITE_OK)
+		api_db_error(r, rc);
+	else {
+		feedjob_version(job, &version, &at);
+		feed_etag(r, f, version, at);
+		feed_answer(r, f, job);
+	}
+	feed_release(f);
+}
+
+/* Make sure the feed cache is as configured (feed_cache_mb, 0: none). */
+static void
+feed_cache_setup(struct yiqid *ctx)
+{
 	if (ctx->cfg.feed_cache_mb == 0) {
 		feedcache_free(ctx->feeds);
 		ctx->feeds = NULL;
@@ -1069,30 +1085,64 @@ feed_serve(struct req *r, enum feed_kind kind)
 		ctx->feeds = feedcache_new((size_t)ctx->cfg.feed_cache_mb << 20);
 	else
 		feedcache_limit(ctx->feeds, (size_t)ctx->cfg.feed_cache_mb << 20);
+}
+
+/*
+ * Serve one feed of kind: token, scope, window, then a 304, a kept feed,
+ * or the calendar (its bookings read by a feed job on a worker).
+ */
+static void
+feed_serve(struct req *r, enum feed_kind kind)
+{
+	struct yiqid		*ctx = r->ctx;
+	struct feed		*f;
+	struct feedjob_query	 q;
+	const char		*kept;
+	size_t			 len;
+	int			 rc;
+
+	f = xcalloc(1, sizeof *f);
+	f->kind = kind;
+	if (feed_auth(r) == -1)
+		goto out;
+	f->code = xstrdup(r->args[0]);
+	if (kind == FEED_INSTRUMENT || kind == FEED_SITE ||
+	    kind == FEED_FREEBUSY) {
+		if (feed_place(r, f) == -1)
+			goto out;
+	} else if (feed_party(r, f) == -1)
+		goto out;
+	if (feed_window(r, f) == -1)
+		goto out;
+	if ((rc = feed_version(r, f)) != SQLITE_OK) {
+		api_db_error(r, rc);
+		goto out;
+	}
+	if (feed_fresh(r, f)) {
+		feed_headers(r, f);
+		api_reply_empty(r, 304);
+		goto out;
+	}
+	feed_cache_setup(ctx);
 	if (ctx->feeds != NULL &&
-	    (kept = feedcache_feed_get(ctx->feeds, f.etag, &len)) != NULL) {
+	    (kept = feedcache_feed_get(ctx->feeds, f->etag, &len)) != NULL) {
+		feed_headers(r, f);
 		feed_send(r, kept, len);
 		goto out;
 	}
-	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t0);
-	rc = feed_build(r, &f, &text, &len);
-	feed_log(ctx, &f, &t0, len);
-	if (rc != SQLITE_OK) {
-		api_db_error(r, rc);
-		free(text);
+	if (kind == FEED_FREEBUSY) {
+		feed_answer(r, f, NULL);
 		goto out;
 	}
-	feed_send(r, text, len);
-	/*
-	 * Keep it under its ETag, but not while a group transaction is open:
-	 * the feed may hold changes that are not committed yet.
-	 */
-	if (ctx->feeds != NULL && !ctx->group_open && ctx->txn_depth == 0)
-		feedcache_feed_put(ctx->feeds, f.etag, text, len);
-	else
-		free(text);
+	feed_query(f, &q);
+	if (feedjob_start(r, &q, feed_done, f) == 0)
+		return;		/* feed_done() answers and frees f */
+	evhttp_add_header(evhttp_request_get_output_headers(r->ev),
+	    "Retry-After", FEED_RETRY_AFTER);
+	api_error(r, 503, "unavailable", "too many feeds are being built; try "
+	    "again shortly");
 out:
-	feed_free(&f);
+	feed_release(f);
 }
 
 static void

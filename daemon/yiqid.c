@@ -215,6 +215,7 @@ serve_cleanup(struct yiqid *ctx)
 		event_free(ctx->ev_sighup);
 	calpoll_stop(ctx);
 	reports_stop(ctx);
+	feedjobs_stop(ctx);
 	if (ctx->http != NULL)
 		evhttp_free(ctx->http);
 	ckpt_stop(ctx);

@@ -103,6 +103,7 @@ struct yiqid {
 
 	struct calpoll		*calpoll;	/* external calendars */
 	struct report_pool	*reports;	/* report worker threads */
+	struct feedjob_pool	*feedjobs;	/* feed worker threads */
 
 	/* Group commit (db.c); replies held until it commits (http.c). */
 	struct event		*ev_group;	/* NULL: group commit off */
@@ -599,6 +600,28 @@ void	 feedcache_hold(struct feedcache *, int);
 const char *feedcache_feed_get(struct feedcache *, const char *, size_t *);
 void	 feedcache_feed_put(struct feedcache *, const char *, char *, size_t);
 void	 feedcache_stats(struct feedcache *, size_t *, size_t *, size_t *);
+
+/* feedjob.c */
+#define FEEDJOB_CANCELLED	(-1)	/* feedjob_rc(): the daemon stops */
+struct feedjob;
+struct feedjob_query {
+	const char	*any;		/* the rows in any order, LIMIT :max */
+	const char	*ordered;	/* the first :max rows, in order */
+	int64_t		 id;		/* bound to :id, :from, :to, :keep */
+	int64_t		 from;
+	int64_t		 to;
+	int64_t		 keep;
+	int64_t		 max;		/* rows at most */
+};
+int	 feedjob_start(struct req *, const struct feedjob_query *,
+	    void (*)(struct req *, struct feedjob *, void *), void *);
+void	 feedjobs_stop(struct yiqid *);
+int	 feedjob_rc(const struct feedjob *);
+void	 feedjob_version(const struct feedjob *, int64_t *, int64_t *);
+size_t	 feedjob_nrows(const struct feedjob *);
+const void *feedjob_row(const struct feedjob *, size_t, size_t *);
+int64_t	 feedjob_int(const struct feedjob *, size_t, int);
+const char *feedjob_text(const struct feedjob *, size_t, int);
 
 /* api-ical-import.c */
 extern const struct route api_ical_import_routes[];
