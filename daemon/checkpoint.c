@@ -47,6 +47,7 @@ struct checkpointer {
 	pthread_cond_t	 cond;
 	int		 wanted;	/* under lock: the WAL passed CKPT_FRAMES */
 	int		 stop;		/* under lock: leave */
+	int		 loop_mark;	/* loop only: WAL size at its last try */
 };
 
 static void *
@@ -84,8 +85,18 @@ ckpt_hook(void *arg, sqlite3 *db, const char *name, int frames)
 {
 	struct checkpointer	*ck = arg;
 
-	if (frames >= CKPT_FRAMES_HARD) {
+	if (frames < ck->loop_mark)
+		ck->loop_mark = 0;	/* the WAL started again */
+	/*
+	 * A long reader (a report, a feed) keeps the WAL from starting again,
+	 * so it stays past CKPT_FRAMES_HARD; a checkpoint on every commit then
+	 * re-sorts the whole WAL index each time for nothing.  Try again only
+	 * after another quarter of CKPT_FRAMES_HARD pages.
+	 */
+	if (frames >= CKPT_FRAMES_HARD &&
+	    frames - ck->loop_mark >= CKPT_FRAMES_HARD / 4) {
 		log_debug("WAL at %d pages: checkpointing on the loop", frames);
+		ck->loop_mark = frames;
 		sqlite3_wal_checkpoint_v2(db, name, SQLITE_CHECKPOINT_PASSIVE,
 		    NULL, NULL);
 	} else if (frames >= CKPT_FRAMES) {
