@@ -40,10 +40,10 @@
 
 #define FEEDJOB_RUN_MAX		4	/* jobs running at once */
 #define FEEDJOB_QUEUE_MAX	64	/* jobs waiting for a place */
+#define FEEDJOB_CACHE		"PRAGMA cache_size = -8192" /* 8 MiB each */
 #define FEEDJOB_NICE		10	/* workers' nice value, as reports */
 #define FEEDJOB_COLS		32	/* columns of a row, at most */
 #define FEEDJOB_CHECK		256	/* rows between looks at cancel */
-#define FEEDJOB_MMAP		(256 << 20)	/* worker's mmap_size */
 
 /* Where each row and each of its columns begin in the job's buffer. */
 struct feedjob_row {
@@ -231,7 +231,6 @@ static void *
 job_run(void *arg)
 {
 	struct feedjob	*job = arg;
-	char		*sql;
 
 	job->rc = SQLITE_ERROR;
 	/* Below the loop's priority, as reports (Linux nices threads). */
@@ -247,10 +246,8 @@ job_run(void *arg)
 		job->rc = SQLITE_CANTOPEN;
 	} else {
 		sqlite3_busy_timeout(job->db, job->busy_timeout);
-		/* Read the file's pages in place rather than copy them. */
-		xasprintf(&sql, "PRAGMA mmap_size = %d", FEEDJOB_MMAP);
-		(void)sqlite3_exec(job->db, sql, NULL, NULL, NULL);
-		free(sql);
+		/* Kept between jobs, so worth more than SQLite's 2 MiB. */
+		(void)sqlite3_exec(job->db, FEEDJOB_CACHE, NULL, NULL, NULL);
 		job->rc = job_read(job, job->db);
 		if (job->rc != SQLITE_OK && !job->cancel)
 			job->cause = xstrdup(sqlite3_errmsg(job->db));
