@@ -28,6 +28,7 @@ DUR=${DURATION:-10}
 C=32
 THREADS=2
 . "$TOP/bench/lib.sh"
+[ -x "$NAIVE" ] || { echo "bench: $NAIVE is missing: build it (make bench/naive) or set NAIVE" >&2; exit 1; }
 seed
 
 BASE=$(( NOW + 40 * 86400 ))	# after every seeded booking
@@ -93,7 +94,6 @@ start "$DB1" "group_commit = off"
 book bn $(( BASE + 400 * 86400 ))
 stop
 echo "booking with $N existing on bench/naive (one transaction per booking, no auth/rules/audit) ..."
-[ -x "$NAIVE" ] || { echo "bench: $NAIVE is missing (make builds it)" >&2; exit 1; }
 start_naive "$T/naive.db"
 stop
 sqlite3 "$T/naive.db" >/dev/null <<SQL
