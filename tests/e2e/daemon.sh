@@ -78,6 +78,9 @@ is "the database passes integrity_check" "$(sqlite3 "$DB" 'PRAGMA integrity_chec
 
 # Demo data.
 DB=$T/demo.db
+# Emptied here, not by the redirection in the child: the loop below must
+# never see the previous daemon's "serving".
+: > "$T/yiqid.log.new"
 "$YIQID" --demo -d "$DB" -l 127.0.0.1:0 > "$T/tokens" 2> "$T/yiqid.log.new" &
 DPID=$!
 i=0
@@ -98,6 +101,7 @@ TOKEN=$MT api GET "/api/v1/reservations?limit=1000"
 check "demo has bookings" [ "$(jq '.total' "$T/body")" -ge 50 ]
 n1=$(sqlite3 "$DB" 'SELECT count(*) FROM instruments')
 check "demo stops cleanly" stop_daemon
+: > "$T/yiqid.log.new"
 "$YIQID" --demo -d "$DB" -l 127.0.0.1:0 > "$T/tokens2" 2> "$T/yiqid.log.new" &
 DPID=$!
 i=0
