@@ -48,6 +48,7 @@ get() {
 	curl -s -o "$T/$3" -w '%{http_code} %{time_total}\n' \
 	    "$SERVER/feeds/sites/HC-HTZ.ics?token=$1&from=$FROM&to=$(date -u \
 	    -d "@$((TO0 + $2))" +%Y-%m-%dT%H:%M:%SZ)" > "$T/$3.st"
+	echo $? > "$T/$3.rc"
 }
 status_of() { cut -d' ' -f1 "$T/$1.st"; }
 secs_of() { cut -d' ' -f2 "$T/$1.st"; }
@@ -116,7 +117,11 @@ done
 is "those 24 feeds: all 200" "$n200" 24
 
 # SIGTERM while twelve feeds are being built (how many were answered
-# before it depends on the machine: the diagnostic says).
+# before it depends on the machine: the diagnostic says).  The daemon does
+# not wait for a big answer still being written when it stops: that one is
+# cut, which the client sees (curl: exit 18, fewer bytes than its
+# Content-Length); what must never happen is a short calendar that looks
+# whole, or any other answer.
 i=1 P=
 while [ $i -le 12 ]; do
 	get "$AF" "$((1000 + i))" "t$i.a" &
@@ -127,19 +132,27 @@ sleep 0.02
 stop_daemon
 is "SIGTERM while feeds are built: yiqid exits cleanly" "$?" 0
 wait $P
-bad=0 n503=0 n200=0
+bad=0 n503=0 n200=0 ncut=0
 for f in "$T"/t*.st; do
 	b=$(basename "$f" .st)
 	case $(status_of "$b") in
-	200)	n200=$((n200 + 1))
-		tail -c 200 "$T/$b" | grep -q 'END:VCALENDAR' || bad=$((bad + 1)) ;;
+	200)	if [ "$(cat "$T/$b.rc")" = 18 ]; then
+			ncut=$((ncut + 1))
+			continue
+		fi
+		n200=$((n200 + 1))
+		tail -c 200 "$T/$b" | grep -q 'END:VCALENDAR' || {
+			bad=$((bad + 1))
+			diag "$b: 200, curl exit $(cat "$T/$b.rc"), $(wc -c < "$T/$b") bytes, no END:VCALENDAR"
+		} ;;
 	503)	n503=$((n503 + 1))
 		grep -q '"unavailable"' "$T/$b" || bad=$((bad + 1)) ;;
 	000)	;;	# not yet read by the server when it stopped
-	*)	bad=$((bad + 1)) ;;
+	*)	bad=$((bad + 1))
+		diag "$b: status $(status_of "$b"), curl exit $(cat "$T/$b.rc")" ;;
 	esac
 done
-diag "at SIGTERM: $n200 whole feeds, $n503 answered 503"
-is "every feed answered at SIGTERM is whole, or a 503" "$bad" 0
+diag "at SIGTERM: $n200 whole feeds, $n503 answered 503, $ncut cut visibly"
+is "every feed answered at SIGTERM is whole, a 503, or visibly cut" "$bad" 0
 
 done_testing
