@@ -26,43 +26,8 @@ DUR=${DURATION:-5}
 REPS=${REPS:-9}
 C=32
 THREADS=2
-command -v wrk >/dev/null || { echo "bench: wrk is needed (scripts/install-deps)" >&2; exit 1; }
-command -v sqlite3 >/dev/null || { echo "bench: sqlite3 is needed" >&2; exit 1; }
-
-if [ -z "${YIQID:-}" ]; then
-	echo "building yiqid in build-bench/ ..."
-	[ -x "$TOP/configure" ] || (cd "$TOP" && autoreconf -fi >/dev/null 2>&1)
-	mkdir -p "$TOP/build-bench"
-	(cd "$TOP/build-bench" && { [ -f Makefile ] ||
-	    ../configure CFLAGS='-O2 -g' >/dev/null; } && make -j2 >/dev/null)
-	YIQID=$TOP/build-bench/daemon/yiqid
-fi
-
-T=$(mktemp -d "${TMPDIR:-/tmp}/yiqi-feedbench.XXXXXX")
-PID=
-trap '[ -n "$PID" ] && kill "$PID" 2>/dev/null; wait 2>/dev/null; [ -n "${KEEP:-}" ] || rm -rf "$T"' EXIT
+. "$TOP/bench/lib.sh"
 fail() { echo "bench: $*" >&2; exit 1; }
-
-start() {	# DB [CONFIG-LINE...]: start yiqid on it, set PID and URL
-	db=$1
-	shift
-	printf 'rate_limit = 0\n' > "$T/yiqid.conf"
-	for l in "$@"; do [ -z "$l" ] || echo "$l" >> "$T/yiqid.conf"; done
-	: > "$T/log"
-	"$YIQID" -f -c "$T/yiqid.conf" -d "$db" -l 127.0.0.1:0 2>"$T/log" &
-	PID=$!
-	while ! grep -q serving "$T/log"; do
-		kill -0 "$PID" || { cat "$T/log" >&2; exit 1; }
-		sleep 0.05
-	done
-	URL=http://127.0.0.1:$(sed -n 's/.*listening on 127\.0\.0\.1:\([0-9]*\).*/\1/p' "$T/log")
-}
-
-stop() {
-	kill -TERM "$PID"
-	wait "$PID" || true
-	PID=
-}
 
 # get OUT PATH [CURL-ARGS]: GET a feed; "STATUS SECONDS" on stdout.
 get() {
@@ -77,7 +42,6 @@ ms() { awk "BEGIN { printf \"%.1f\", $1 * 1000 }"; }
 # median and max (ms) of the numbers in a file, one a line
 median() { sort -n "$1" | awk '{ a[NR] = $1 } END { printf "%.1f", a[int((NR + 1) / 2)] * 1000 }'; }
 max() { sort -n "$1" | tail -1 | awk '{ printf "%.1f", $1 * 1000 }'; }
-rps() { sed -n 's/^Requests\/sec: *\([0-9.]*\).*/\1/p' "$1"; }
 
 NOW=$(( $(date +%s) / 86400 * 86400 ))
 DB=$T/full.db

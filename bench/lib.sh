@@ -26,7 +26,7 @@ start() {	# DB [CONFIG-LINE...]: start yiqid on it, set PID and URL
 	db=$1
 	shift
 	printf 'rate_limit = 0\n' > "$T/yiqid.conf"
-	for l in "$@"; do echo "$l" >> "$T/yiqid.conf"; done
+	for l in "$@"; do [ -z "$l" ] || echo "$l" >> "$T/yiqid.conf"; done
 	: > "$T/log"
 	"$YIQID" -f -c "$T/yiqid.conf" -d "$db" -l 127.0.0.1:0 2>"$T/log" &
 	PID=$!
@@ -58,6 +58,18 @@ stop() {
 rps() { sed -n 's/^Requests\/sec: *\([0-9.]*\).*/\1/p' "$1"; }
 pct() { sed -n "s/^ *$2%  *\([0-9.]*[a-z]*\).*/\1/p" "$1"; }
 non2xx() { sed -n 's/.*Non-2xx or 3xx responses: *\([0-9]*\).*/\1/p' "$1"; }
+
+# churn OUT PAUSE URL [CURL-ARGS]: fetch URL until $T/stop exists, PAUSE
+# seconds apart; a line "STATUS SECONDS BYTES" each time in OUT.
+churn() {
+	out=$1 pause=$2 u=$3
+	shift 3
+	while [ ! -e "$T/stop" ]; do
+		curl -s -o /dev/null -w '%{http_code} %{time_total} %{size_download}\n' \
+		    "$@" "$u" >> "$out"
+		sleep "$pause"
+	done
+}
 
 book() {	# OUT BASE: wrk the booking load
 	TOKEN=$MEMBER INSTRUMENTS=$M BASE=$2 THREADS=$THREADS \

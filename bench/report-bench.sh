@@ -3,7 +3,7 @@
 # instruments (3 sites, 20 institutes in both districts) and time the
 # utilisation report, and a health request made while it runs.
 #
-#   YIQID=build-bench/daemon/yiqid sh bench/report-bench.sh [BOOKINGS] [INSTRUMENTS]
+#   sh bench/report-bench.sh [BOOKINGS] [INSTRUMENTS]   (YIQID= to use a built yiqid)
 #
 # Every variant (by= and format=) is timed RUNS times (default 5); the
 # median and the range are printed beside issue 6's target 7 (<= 1 s).
@@ -15,13 +15,12 @@
 # 6-hour stride from 2025-01-01, a tenth of them cancelled or no-shows.
 
 set -eu
-: "${YIQID:?YIQID must name the daemon binary}"
+TOP=$(cd "$(dirname "$0")/.." && pwd)
 N=${1:-1000000}
 I=${2:-2000}
+M=$I
 RUNS=${RUNS:-5}
-T=$(mktemp -d "${TMPDIR:-/tmp}/yiqi-bench.XXXXXX")
-PID=
-trap 'if [ -n "$PID" ]; then kill $PID 2>/dev/null; wait $PID 2>/dev/null; fi; rm -rf "$T"' EXIT
+. "$TOP/bench/lib.sh"
 DB=${DB:-$T/bench.db}
 if [ -s "$DB" ] && [ -s "$DB.token" ]; then
 	TOKEN=$(cat "$DB.token")
@@ -29,7 +28,7 @@ else
 rm -f "$DB" "$DB-wal" "$DB-shm"
 TOKEN=$("$YIQID" init -d "$DB" 2>/dev/null)
 echo "$TOKEN" >"$DB.token"
-sqlite3 "$DB" <<SQL
+sqlite3 "$DB" >/dev/null <<SQL
 PRAGMA journal_mode = WAL;
 BEGIN;
 INSERT INTO sites (code, name, district_id) VALUES
@@ -59,11 +58,9 @@ INSERT INTO reservations (uid, instrument_id, user_id, institute_id, start,
 COMMIT;
 SQL
 fi
-"$YIQID" -f -d "$DB" -l 127.0.0.1:0 2>"$T/log" &
-PID=$!
-while ! grep -q serving "$T/log"; do sleep 0.1; done
-PORT=$(sed -n 's/.*listening on 127\.0\.0\.1:\([0-9]*\).*/\1/p' "$T/log")
-URL="http://127.0.0.1:$PORT/api/v1/reports/utilisation?from=2025-01-01T00:00:00%2B08:00&to=2026-01-01T00:00:00%2B08:00"
+start "$DB"
+BASE=$URL
+URL="$BASE/api/v1/reports/utilisation?from=2025-01-01T00:00:00%2B08:00&to=2026-01-01T00:00:00%2B08:00"
 echo "bookings: $(sqlite3 "$DB" 'SELECT count(*) FROM reservations'), instruments: $I"
 echo "target 7 (issue 6): a report over a year of 1M bookings <= 1 s;" \
     "median of $RUNS runs [min-max]"
@@ -96,5 +93,5 @@ curl -s -o /dev/null -H "Authorization: Bearer $TOKEN" "$URL&by=institute" &
 BG=$!
 sleep 0.05
 curl -s -o /dev/null -w "health while a report runs: %{time_total}s\n" \
-    "http://127.0.0.1:$PORT/api/v1/health"
+    "$BASE/api/v1/health"
 wait $BG

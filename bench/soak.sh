@@ -26,18 +26,10 @@ FEEDTOK=$(curl -s -X POST -H "Authorization: Bearer $MEMBER" \
     "$URL/api/v1/users/bench/feed-token" | sed -n 's/.*"token":"\([^"]*\)".*/\1/p')
 [ -n "$FEEDTOK" ] || { echo "soak: no feed token" >&2; exit 1; }
 iso() { date -u -d "@$1" +%Y-%m-%dT%H:%M:%SZ; }
-churn() {	# OUT URL [CURL-ARGS]: fetch URL until $T/stop exists
-	out=$1 u=$2
-	shift 2
-	while [ ! -e "$T/stop" ]; do
-		curl -s -o /dev/null -w '%{http_code}\n' "$@" "$u" >> "$out"
-		sleep 1
-	done
-}
 rm -f "$T/stop"
-churn "$T/feeds.t" "$URL/feeds/sites/WS-APP.ics?token=$FEEDTOK&from=$(iso $((NOW - 2 * 86400)))&to=$(iso $((NOW + 2 * 86400)))" &
+churn "$T/feeds.t" 1 "$URL/feeds/sites/WS-APP.ics?token=$FEEDTOK&from=$(iso $((NOW - 2 * 86400)))&to=$(iso $((NOW + 2 * 86400)))" &
 C1=$!
-churn "$T/reports.t" "$URL/api/v1/reports/utilisation?from=$(iso $((NOW - 365 * 86400)))&to=$(iso $NOW)" \
+churn "$T/reports.t" 1 "$URL/api/v1/reports/utilisation?from=$(iso $((NOW - 365 * 86400)))&to=$(iso $NOW)" \
     -H "Authorization: Bearer $ADMIN" &
 C2=$!
 echo "soaking for $SOAK s ..."
@@ -60,7 +52,7 @@ stop
 echo
 echo "== yiqi soak, $(date -u +%F), $(nproc) cores, ${SOAK}s, $N bookings at the start"
 echo "requests/s (mix): $(rps "$T/soak.wrk"); not 2xx: $(non2xx "$T/soak.wrk" | grep . || echo 0)"
-echo "site feeds: $(wc -l < "$T/feeds.t") ($(grep -vc '^200$' "$T/feeds.t" || true) not 200); reports: $(wc -l < "$T/reports.t") ($(grep -vc '^200$' "$T/reports.t" || true) not 200)"
+echo "site feeds: $(wc -l < "$T/feeds.t") ($(grep -vc '^200 ' "$T/feeds.t" || true) not 200); reports: $(wc -l < "$T/reports.t") ($(grep -vc '^200 ' "$T/reports.t" || true) not 200)"
 echo "RSS samples (s KiB): $(tr '\n' ' ' < "$T/rss")"
 awk -v lim=$(( (64 + 64) * 1024 )) '
 	{ t[NR] = $1; r[NR] = $2; if ($2 > peak) peak = $2 }
