@@ -64,21 +64,12 @@ FF=$(date -u -d "@$(( NOW - 2 * 86400 ))" +%Y-%m-%dT%H:%M:%SZ)
 FU=$(date -u -d "@$(( NOW + 2 * 86400 ))" +%Y-%m-%dT%H:%M:%SZ)
 RF=$(date -u -d "@$(( NOW - 365 * 86400 ))" +%Y-%m-%dT%H:%M:%SZ)
 RU=$(date -u -d "@$NOW" +%Y-%m-%dT%H:%M:%SZ)
-churn() {	# OUT URL [CURL-ARGS]: fetch URL until $T/stop exists
-	out=$1 u=$2
-	shift 2
-	while [ ! -e "$T/stop" ]; do
-		curl -s -o /dev/null -w '%{http_code} %{time_total} %{size_download}\n' \
-		    "$@" "$u" >> "$out"
-	done
-}
 rm -f "$T/stop" "$T/feeds.t" "$T/reports.t"
-churn "$T/feeds.t" "$URL/feeds/sites/WS-APP.ics?token=$FEEDTOK&from=$FF&to=$FU" &
+churn "$T/feeds.t" 0 "$URL/feeds/sites/WS-APP.ics?token=$FEEDTOK&from=$FF&to=$FU" &
 C1=$!
-churn "$T/reports.t" "$URL/api/v1/reports/utilisation?from=$RF&to=$RU&by=instrument" \
+churn "$T/reports.t" 0 "$URL/api/v1/reports/utilisation?from=$RF&to=$RU&by=instrument" \
     -H "Authorization: Bearer $ADMIN" &
 C2=$!
-sleep 1
 book bl $(( BASE + 200 * 86400 ))
 touch "$T/stop"
 wait $C1 $C2
