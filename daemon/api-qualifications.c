@@ -301,47 +301,9 @@ api_qualifications_revoke(struct req *r)
 	    "SELECT instrument_id, category FROM qualifications WHERE id = :id";
 	static const char *const q_del =
 	    "DELETE FROM qualifications WHERE id = :id";
-	sqlite3_stmt	*st;
-	char		*end, *category = NULL;
-	int64_t		 id, iid = 0;
-	int		 rc, allowed;
 
-	id = strtoll(r->args[0], &end, 10);
-	st = db_prepare(r->ctx, q_find);
-	db_bind_int(st, ":id", id);
-	if (*end != '\0' || id <= 0 || db_step(st) != SQLITE_ROW) {
-		sqlite3_reset(st);
-		api_error(r, 404, "not_found", "no qualification %s",
-		    r->args[0]);
-		return;
-	}
-	iid = sqlite3_column_int64(st, 0);
-	category = db_text(st, 1);
-	sqlite3_reset(st);
-	allowed = iid != 0 ? auth_manages(r, iid) :
-	    auth_manages_category(r, category);
-	free(category);
-	if (!allowed) {
-		api_error(r, 403, "forbidden", "only a manager of what the "
-		    "qualification covers (or an admin) may revoke it");
-		return;
-	}
-	if ((rc = db_begin(r->ctx)) != SQLITE_OK) {
-		api_db_error(r, rc);
-		return;
-	}
-	st = db_prepare(r->ctx, q_del);
-	db_bind_int(st, ":id", id);
-	rc = db_step(st);
-	sqlite3_reset(st);
-	if (rc != SQLITE_DONE || (rc = db_audit(r->ctx, r->user->id,
-	    "qualification.revoke", "qualification", r->args[0], NULL)) !=
-	    SQLITE_OK || (rc = db_commit(r->ctx)) != SQLITE_OK) {
-		db_rollback(r->ctx);
-		api_db_error(r, rc);
-		return;
-	}
-	api_reply_empty(r, 204);
+	auth_scoped_delete(r, q_find, q_del, "qualification",
+	    "qualification.revoke");
 }
 
 /*

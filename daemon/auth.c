@@ -192,6 +192,59 @@ auth_manages_category(struct req *r, const char *category)
 	return (yes);
 }
 
+/*
+ * Answer a DELETE of a row that covers an instrument or a whole category
+ * (a quota, a qualification), r->args[0] being its id: q_find selects its
+ * instrument_id and category and q_del deletes it, both by :id.  404 if
+ * there is none, 403 unless the user manages what it covers, else the
+ * row is deleted and audited as action in one transaction: 204.
+ */
+void
+auth_scoped_delete(struct req *r, const char *q_find, const char *q_del,
+    const char *what, const char *action)
+{
+	sqlite3_stmt	*st;
+	char		*end, *category = NULL;
+	int64_t		 id, iid;
+	int		 rc, allowed;
+
+	id = strtoll(r->args[0], &end, 10);
+	st = db_prepare(r->ctx, q_find);
+	db_bind_int(st, ":id", id);
+	if (*end != '\0' || id <= 0 || db_step(st) != SQLITE_ROW) {
+		sqlite3_reset(st);
+		api_error(r, 404, "not_found", "no %s %s", what, r->args[0]);
+		return;
+	}
+	iid = sqlite3_column_int64(st, 0);
+	category = db_text(st, 1);
+	sqlite3_reset(st);
+	allowed = iid != 0 ? auth_manages(r, iid) :
+	    auth_manages_category(r, category);
+	free(category);
+	if (!allowed) {
+		api_error(r, 403, "forbidden", "only a manager of what the %s "
+		    "covers (or an admin) may remove it", what);
+		return;
+	}
+	if ((rc = db_begin(r->ctx)) != SQLITE_OK) {
+		api_db_error(r, rc);
+		return;
+	}
+	st = db_prepare(r->ctx, q_del);
+	db_bind_int(st, ":id", id);
+	rc = db_step(st);
+	sqlite3_reset(st);
+	if (rc != SQLITE_DONE || (rc = db_audit(r->ctx, r->user->id, action,
+	    what, r->args[0], NULL)) != SQLITE_OK ||
+	    (rc = db_commit(r->ctx)) != SQLITE_OK) {
+		db_rollback(r->ctx);
+		api_db_error(r, rc);
+		return;
+	}
+	api_reply_empty(r, 204);
+}
+
 /* Is the request's user a park manager of this site (or an admin)? */
 int
 auth_covers_site(struct req *r, int64_t site_id)

@@ -327,6 +327,8 @@ const char *role_name(enum role);
 int	 role_parse(const char *, enum role *);
 int	 auth_manages(struct req *, int64_t);
 int	 auth_manages_category(struct req *, const char *);
+void	 auth_scoped_delete(struct req *, const char *, const char *,
+	     const char *, const char *);
 int	 auth_covers_site(struct req *, int64_t);
 int	 auth_sees_booking(struct req *, int64_t, int64_t, int64_t);
 

@@ -146,7 +146,10 @@ for h in 18 20; do
 done
 wait "$RACE18" "$RACE20"
 is "of two concurrent bookings squeezing under the cap exactly one is made" "$(cat "$T/race18.code" "$T/race20.code" | sort | tr '\n' ' ')" "201 422 "
+y 4 "a member cannot remove the quota" --token "$LI" admin quota rm "$QU"
+y 4 "nor a manager of another instrument" --token "$CHEN" admin quota rm "$QU"
 y 0 "a manager removes the quota" --token "$LIU" admin quota rm "$QU"
+y 5 "removing it twice is 404" --token "$LIU" admin quota rm "$QU"
 y 0 "without it wang books more" --token "$WANG" book XRD-1 --start "$TUE 16:00" --duration 4h
 is "quotas are audited" "$(sqlite3 "$DB" "SELECT count(*) FROM audit WHERE action IN ('quota.create','quota.delete')")" 2
 
