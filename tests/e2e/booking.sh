@@ -10,23 +10,6 @@ init_db
 start_daemon || { not_ok "yiqid starts"; done_testing; }
 Y=$YIQI
 
-# y WANT DESCRIPTION ARGS...: run yiqi, check the exit status; the output
-# is in $T/out and $T/err.
-y() {
-	want=$1
-	desc=$2
-	shift 2
-	"$Y" "$@" > "$T/out" 2> "$T/err"
-	rc=$?
-	if [ "$rc" = "$want" ]; then
-		ok "$desc (exit $want)"
-	else
-		not_ok "$desc: exit $rc, want $want"
-		diag "stdout: $(head -c 400 "$T/out")"
-		diag "stderr: $(cat "$T/err")"
-	fi
-}
-
 # Admin set-up through the client.
 export YIQI_TOKEN=$ADMIN_TOKEN
 y 0 "admin sites add" admin sites add HC-HTZ --name "Hechuan Hi-tech Industrial Development Zone" --district hechuan --timezone Asia/Chongqing

@@ -38,6 +38,30 @@ cleanup() {
 }
 trap cleanup EXIT
 
+# y WANT DESCRIPTION ARGS...: run yiqi, check its exit status; the output
+# is in $T/out and $T/err.
+y() {
+	want=$1
+	desc=$2
+	shift 2
+	"$YIQI" "$@" > "$T/out" 2> "$T/err"
+	rc=$?
+	if [ "$rc" = "$want" ]; then
+		ok "$desc (exit $want)"
+	else
+		not_ok "$desc: exit $rc, want $want"
+		diag "stdout: $(head -c 400 "$T/out")"
+		diag "stderr: $(cat "$T/err")"
+	fi
+}
+
+# new_token LOGIN: create an API token for LOGIN (as the admin) and print
+# it.
+new_token() {
+	TOKEN= api POST "/api/v1/users/$1/tokens" '{}'
+	jq -r .token "$T/body"
+}
+
 ok() {
 	TAP_N=$((TAP_N + 1))
 	echo "ok $TAP_N - $*"

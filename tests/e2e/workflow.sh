@@ -17,29 +17,6 @@ init_db
 start_daemon -c "$T/yiqid.conf" || { not_ok "yiqid starts"; done_testing; }
 Y=$YIQI
 
-# y WANT DESCRIPTION ARGS...: run yiqi, check the exit status; output in
-# $T/out and $T/err.
-y() {
-	want=$1
-	desc=$2
-	shift 2
-	"$Y" "$@" > "$T/out" 2> "$T/err"
-	rc=$?
-	if [ "$rc" = "$want" ]; then
-		ok "$desc (exit $want)"
-	else
-		not_ok "$desc: exit $rc, want $want"
-		diag "stdout: $(head -c 400 "$T/out")"
-		diag "stderr: $(cat "$T/err")"
-	fi
-}
-
-# tok LOGIN: create an API token for LOGIN and print it.
-tok() {
-	TOKEN= api POST "/api/v1/users/$1/tokens" '{}'
-	jq -r .token "$T/body"
-}
-
 # at EPOCH: that time as the client reads it, in Asia/Shanghai.
 at() {
 	TZ=Asia/Shanghai date -d "@$1" '+%F %H:%M'
@@ -61,10 +38,10 @@ api POST /api/v1/users '{"login":"chen","name":"Chen Jie","institute":"CQU","rol
 api POST /api/v1/users '{"login":"wang","name":"Wang Fang","institute":"CQU"}'
 api POST /api/v1/users '{"login":"li","name":"Li Jun","institute":"HCF"}'
 is "users are created" "$STATUS" 201
-LIU=$(tok liu)
-CHEN=$(tok chen)
-WANG=$(tok wang)
-LI=$(tok li)
+LIU=$(new_token liu)
+CHEN=$(new_token chen)
+WANG=$(new_token wang)
+LI=$(new_token li)
 D3=$(day 3)
 D4=$(day 4)
 

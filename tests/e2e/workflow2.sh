@@ -21,29 +21,6 @@ init_db
 start_daemon -c "$T/yiqid.conf" || { not_ok "yiqid starts"; done_testing; }
 Y=$YIQI
 
-# y WANT DESCRIPTION ARGS...: run yiqi, check the exit status; output in
-# $T/out and $T/err.
-y() {
-	want=$1
-	desc=$2
-	shift 2
-	"$Y" "$@" > "$T/out" 2> "$T/err"
-	rc=$?
-	if [ "$rc" = "$want" ]; then
-		ok "$desc (exit $want)"
-	else
-		not_ok "$desc: exit $rc, want $want"
-		diag "stdout: $(head -c 400 "$T/out")"
-		diag "stderr: $(cat "$T/err")"
-	fi
-}
-
-# tok LOGIN: create an API token for LOGIN and print it.
-tok() {
-	TOKEN= api POST "/api/v1/users/$1/tokens" '{}'
-	jq -r .token "$T/body"
-}
-
 # wait_for SQL WANT: poll the database until SQL answers WANT (10 s).
 wait_for() {
 	i=0
@@ -79,12 +56,12 @@ api POST /api/v1/users '{"login":"zhao","name":"Zhao Lei","institute":"CQU"}'
 api POST /api/v1/users '{"login":"li","name":"Li Jun","institute":"HCF"}'
 api POST /api/v1/users '{"login":"he","name":"He Min","institute":"WSU"}'
 is "users are created" "$STATUS" 201
-LIU=$(tok liu)
-CHEN=$(tok chen)
-WANG=$(tok wang)
-ZHAO=$(tok zhao)
-LI=$(tok li)
-HE=$(tok he)
+LIU=$(new_token liu)
+CHEN=$(new_token chen)
+WANG=$(new_token wang)
+ZHAO=$(new_token zhao)
+LI=$(new_token li)
+HE=$(new_token he)
 
 # --- Checked in, never checked out ---------------------------------------
 NOW=$(date +%s)
