@@ -93,81 +93,123 @@ static const char *const statuses[] = {
 	NULL
 };
 
-static json_t *
-col_time(sqlite3_stmt *st, int col, const char *zone)
-{
-	char	*s;
-	json_t	*j;
-
-	if (sqlite3_column_type(st, col) == SQLITE_NULL)
-		return (json_null());
-	s = time_format(sqlite3_column_int64(st, col), zone);
-	j = json_string(s);
-	free(s);
-	return (j);
-}
-
-static json_t *
-col_text(sqlite3_stmt *st, int col)
+/* Column col, text, as a JSON string ("" when NULL). */
+static void
+jb_col_text(struct jsonbuf *jb, sqlite3_stmt *st, int col)
 {
 	const unsigned char	*s = sqlite3_column_text(st, col);
 
-	return (json_string(s != NULL ? (const char *)s : ""));
+	jb_str(jb, s != NULL ? (const char *)s : "");
+}
+
+/* Column col, a time, in zone (null when NULL). */
+static void
+jb_col_time(struct jsonbuf *jb, sqlite3_stmt *st, int col, const char *zone)
+{
+	if (sqlite3_column_type(st, col) == SQLITE_NULL)
+		JB_LIT(jb, "null");
+	else
+		jb_time(jb, sqlite3_column_int64(st, col), zone);
 }
 
 /*
  * A reservation row (selected with RES_SELECT) as the request's user may
- * see it: in full for its owner, the instrument's managers, park managers
- * of the site and admins; otherwise redacted to busy time and the booking
- * institute's name (null where the institute is private).
+ * see it, written as JSON into jb: in full for its owner, the
+ * instrument's managers, park managers of the site and admins; otherwise
+ * redacted to busy time and the booking institute's name (null where the
+ * institute is private).  Written directly rather than built with
+ * jansson: it is in every booking's reply and every list (the keys and
+ * their order are what jansson's tree of the same object dumped).
  */
-json_t *
-reservation_json(struct req *r, sqlite3_stmt *st)
+void
+reservation_jb(struct req *r, sqlite3_stmt *st, struct jsonbuf *jb)
 {
 	const char	*zone = (const char *)sqlite3_column_text(st, C_ZONE);
-	json_t		*j;
 
-	j = json_object();
-	json_object_set_new(j, "id", json_integer(sqlite3_column_int64(st,
-	    C_ID)));
-	json_object_set_new(j, "instrument", col_text(st, C_INSTRUMENT));
-	json_object_set_new(j, "site", col_text(st, C_SITE));
-	json_object_set_new(j, "start", col_time(st, C_START, zone));
-	json_object_set_new(j, "end", col_time(st, C_END, zone));
-	json_object_set_new(j, "status", col_text(st, C_STATUS));
+	JB_LIT(jb, "{\"id\":");
+	jb_int(jb, sqlite3_column_int64(st, C_ID));
+	JB_LIT(jb, ",\"instrument\":");
+	jb_col_text(jb, st, C_INSTRUMENT);
+	JB_LIT(jb, ",\"site\":");
+	jb_col_text(jb, st, C_SITE);
+	JB_LIT(jb, ",\"start\":");
+	jb_col_time(jb, st, C_START, zone);
+	JB_LIT(jb, ",\"end\":");
+	jb_col_time(jb, st, C_END, zone);
+	JB_LIT(jb, ",\"status\":");
+	jb_col_text(jb, st, C_STATUS);
 	if (!auth_sees_booking(r, sqlite3_column_int64(st, C_USER_ID),
 	    sqlite3_column_int64(st, C_INSTRUMENT_ID),
 	    sqlite3_column_int64(st, C_SITE_ID))) {
-		json_object_set_new(j, "institute",
-		    sqlite3_column_int(st, C_PRIVATE) ? json_null() :
-		    col_text(st, C_INSTITUTE_NAME));
-		json_object_set_new(j, "redacted", json_true());
-		return (j);
+		JB_LIT(jb, ",\"institute\":");
+		if (sqlite3_column_int(st, C_PRIVATE))
+			JB_LIT(jb, "null");
+		else
+			jb_col_text(jb, st, C_INSTITUTE_NAME);
+		JB_LIT(jb, ",\"redacted\":true}");
+		return;
 	}
-	json_object_set_new(j, "uid", col_text(st, C_UID));
-	json_object_set_new(j, "user", col_text(st, C_USER));
-	json_object_set_new(j, "institute", col_text(st, C_INSTITUTE));
-	json_object_set_new(j, "institute_name", col_text(st, C_INSTITUTE_NAME));
-	json_object_set_new(j, "purpose", col_text(st, C_PURPOSE));
-	json_object_set_new(j, "project", col_text(st, C_PROJECT));
-	json_object_set_new(j, "series",
-	    sqlite3_column_type(st, C_SERIES) == SQLITE_NULL ? json_null() :
-	    json_integer(sqlite3_column_int64(st, C_SERIES)));
-	json_object_set_new(j, "created", col_time(st, C_CREATED, zone));
-	json_object_set_new(j, "updated", col_time(st, C_UPDATED, zone));
-	json_object_set_new(j, "sequence",
-	    json_integer(sqlite3_column_int64(st, C_SEQUENCE)));
-	json_object_set_new(j, "checked_in", col_time(st, C_CHECKED_IN, zone));
-	json_object_set_new(j, "checked_out", col_time(st, C_CHECKED_OUT, zone));
-	json_object_set_new(j, "affected_by_blackout",
-	    json_boolean(sqlite3_column_int(st, C_AFFECTED)));
-	json_object_set_new(j, "cancel_reason", col_text(st, C_CANCEL_REASON));
-	json_object_set_new(j, "late_cancellation",
-	    json_boolean(sqlite3_column_int(st, C_LATE)));
-	json_object_set_new(j, "usage_type", col_text(st, C_USAGE_TYPE));
-	json_object_set_new(j, "redacted", json_false());
+	JB_LIT(jb, ",\"uid\":");
+	jb_col_text(jb, st, C_UID);
+	JB_LIT(jb, ",\"user\":");
+	jb_col_text(jb, st, C_USER);
+	JB_LIT(jb, ",\"institute\":");
+	jb_col_text(jb, st, C_INSTITUTE);
+	JB_LIT(jb, ",\"institute_name\":");
+	jb_col_text(jb, st, C_INSTITUTE_NAME);
+	JB_LIT(jb, ",\"purpose\":");
+	jb_col_text(jb, st, C_PURPOSE);
+	JB_LIT(jb, ",\"project\":");
+	jb_col_text(jb, st, C_PROJECT);
+	JB_LIT(jb, ",\"series\":");
+	if (sqlite3_column_type(st, C_SERIES) == SQLITE_NULL)
+		JB_LIT(jb, "null");
+	else
+		jb_int(jb, sqlite3_column_int64(st, C_SERIES));
+	JB_LIT(jb, ",\"created\":");
+	jb_col_time(jb, st, C_CREATED, zone);
+	JB_LIT(jb, ",\"updated\":");
+	jb_col_time(jb, st, C_UPDATED, zone);
+	JB_LIT(jb, ",\"sequence\":");
+	jb_int(jb, sqlite3_column_int64(st, C_SEQUENCE));
+	JB_LIT(jb, ",\"checked_in\":");
+	jb_col_time(jb, st, C_CHECKED_IN, zone);
+	JB_LIT(jb, ",\"checked_out\":");
+	jb_col_time(jb, st, C_CHECKED_OUT, zone);
+	if (sqlite3_column_int(st, C_AFFECTED))
+		JB_LIT(jb, ",\"affected_by_blackout\":true");
+	else
+		JB_LIT(jb, ",\"affected_by_blackout\":false");
+	JB_LIT(jb, ",\"cancel_reason\":");
+	jb_col_text(jb, st, C_CANCEL_REASON);
+	if (sqlite3_column_int(st, C_LATE))
+		JB_LIT(jb, ",\"late_cancellation\":true");
+	else
+		JB_LIT(jb, ",\"late_cancellation\":false");
+	JB_LIT(jb, ",\"usage_type\":");
+	jb_col_text(jb, st, C_USAGE_TYPE);
+	JB_LIT(jb, ",\"redacted\":false}");
+}
+
+/* The same as a jansson value, for answers built as a tree. */
+json_t *
+reservation_json(struct req *r, sqlite3_stmt *st)
+{
+	struct jsonbuf	 jb;
+	json_error_t	 err;
+	json_t		*j;
+
+	memset(&jb, 0, sizeof jb);
+	reservation_jb(r, st, &jb);
+	if ((j = json_loadb(jb.p, jb.len, 0, &err)) == NULL) {
+		log_warnx("%s: %s", __func__, err.text);	/* cannot be */
+		j = json_null();
+	}
+	jb_free(&jb);
 	return (j);
 }
+
+static const char *const q_res_by_id = RES_SELECT "WHERE r.id = :id";
 
 /*
  * One reservation in the caller's view, or NULL with *rc SQLITE_NOTFOUND
@@ -176,11 +218,10 @@ reservation_json(struct req *r, sqlite3_stmt *st)
 json_t *
 reservation_get(struct req *r, int64_t id, int *rc)
 {
-	static const char *const q = RES_SELECT "WHERE r.id = :id";
 	sqlite3_stmt	*st;
 	json_t		*j = NULL;
 
-	st = db_prepare(r->ctx, q);
+	st = db_prepare(r->ctx, q_res_by_id);
 	db_bind_int(st, ":id", id);
 	*rc = db_step(st);
 	if (*rc == SQLITE_ROW) {
@@ -190,6 +231,34 @@ reservation_get(struct req *r, int64_t id, int *rc)
 		*rc = SQLITE_NOTFOUND;
 	sqlite3_reset(st);
 	return (j);
+}
+
+/*
+ * Answer with reservation id in the caller's view and this status.
+ * Returns SQLITE_OK, or SQLITE_NOTFOUND or a database error with nothing
+ * sent.
+ */
+static int
+reservation_reply(struct req *r, int64_t id, int status)
+{
+	struct jsonbuf	 jb;
+	sqlite3_stmt	*st;
+	int		 rc;
+
+	memset(&jb, 0, sizeof jb);
+	st = db_prepare(r->ctx, q_res_by_id);
+	db_bind_int(st, ":id", id);
+	if ((rc = db_step(st)) == SQLITE_ROW) {
+		reservation_jb(r, st, &jb);
+		rc = SQLITE_OK;
+	} else if (rc == SQLITE_DONE)
+		rc = SQLITE_NOTFOUND;
+	sqlite3_reset(st);
+	if (rc == SQLITE_OK)
+		api_reply_data(r, status, "application/json; charset=utf-8",
+		    jb.p, jb.len);
+	jb_free(&jb);
+	return (rc);
 }
 
 /* Parse the id of /reservations/{id}; answers 404 if it is not one. */
@@ -522,6 +591,7 @@ insert_reservation(struct req *r, const struct instrument *in,
 	    "updated, created_by, series_id, usage_type) VALUES (:uid, :i, :u, "
 	    ":inst, :s, :e, :st, :p, :proj, :now, :now, :by, :series, "
 	    "coalesce(:ut, 'research'))";
+	struct jsonbuf	 jb;
 	sqlite3_stmt	*st;
 	char		*uidtext, idtext[32];
 	int		 rc;
@@ -550,11 +620,22 @@ insert_reservation(struct req *r, const struct instrument *in,
 		return (rc);
 	*id = sqlite3_last_insert_rowid(r->ctx->db);
 	snprintf(idtext, sizeof idtext, "%lld", (long long)*id);
-	return (db_audit(r->ctx, r->user->id, "reservation.create",
-	    "reservation", idtext, json_pack("{s:s,s:I,s:I,s:I,s:I}",
-	    "instrument", in->code, "user", (json_int_t)bk->uid, "start",
-	    (json_int_t)start, "end", (json_int_t)end, "series",
-	    (json_int_t)bk->series)));
+	memset(&jb, 0, sizeof jb);	/* what json_pack() made of it */
+	JB_LIT(&jb, "{\"instrument\":");
+	jb_str(&jb, in->code);
+	JB_LIT(&jb, ",\"user\":");
+	jb_int(&jb, bk->uid);
+	JB_LIT(&jb, ",\"start\":");
+	jb_int(&jb, start);
+	JB_LIT(&jb, ",\"end\":");
+	jb_int(&jb, end);
+	JB_LIT(&jb, ",\"series\":");
+	jb_int(&jb, bk->series);
+	jb_raw(&jb, "}", 2);		/* with its NUL */
+	rc = db_audit_text(r->ctx, r->user->id, "reservation.create",
+	    "reservation", idtext, jb.p);
+	jb_free(&jb);
+	return (rc);
 }
 
 /* One occurrence of a series being booked. */
@@ -828,7 +909,6 @@ api_reservations_create(struct req *r)
 	struct instrument	 in;
 	struct booking		 bk;
 	const char		*code, *repeat = NULL;
-	json_t			*j;
 	time_t			 start, end;
 	int64_t			 id = 0;
 	int			 rc, skip = 0;
@@ -877,10 +957,8 @@ api_reservations_create(struct req *r)
 		api_db_error(r, rc);
 		goto out;
 	}
-	if ((j = reservation_get(r, id, &rc)) == NULL)
+	if ((rc = reservation_reply(r, id, 201)) != SQLITE_OK)
 		api_db_error(r, rc);
-	else
-		api_reply(r, 201, j);
 out:
 	instrument_free(&in);
 }
@@ -985,12 +1063,12 @@ static void
 api_reservations_list(struct req *r)
 {
 	sqlite3_stmt	*st;
+	struct jsonbuf	 jb;
 	const char	*user = req_query(r, "user");
 	char		*sts = NULL;
-	json_t		*items;
 	time_t		 from = 0, to = 0;
 	int64_t		 limit, offset, total = 0;
-	int		 has_from, has_to, rc, by = 0;
+	int		 has_from, has_to, rc, n, by = 0;
 
 	if ((has_from = q_time(r, "from", &from)) == -1 ||
 	    (has_to = q_time(r, "to", &to)) == -1 ||
@@ -1018,22 +1096,32 @@ api_reservations_list(struct req *r)
 	sqlite3_reset(st);
 	if (rc != SQLITE_ROW)
 		goto fail;
-	items = json_array();
+	memset(&jb, 0, sizeof jb);
+	JB_LIT(&jb, "{\"items\":[");
 	st = db_prepare(r->ctx, q_list[by]);
 	bind_filters(r, st, user, sts, from, has_from, to, has_to);
 	db_bind_int(st, ":limit", limit);
 	db_bind_int(st, ":offset", offset);
-	while ((rc = db_step(st)) == SQLITE_ROW)
-		json_array_append_new(items, reservation_json(r, st));
+	for (n = 0; (rc = db_step(st)) == SQLITE_ROW; n++) {
+		if (n > 0)
+			JB_LIT(&jb, ",");
+		reservation_jb(r, st, &jb);
+	}
 	sqlite3_reset(st);
 	if (rc != SQLITE_DONE) {
-		json_decref(items);
+		jb_free(&jb);
 		goto fail;
 	}
 	free(sts);
-	api_reply(r, 200, json_pack("{s:o,s:I,s:I,s:I}", "items", items,
-	    "total", (json_int_t)total, "limit", (json_int_t)limit, "offset",
-	    (json_int_t)offset));
+	JB_LIT(&jb, "],\"total\":");
+	jb_int(&jb, total);
+	JB_LIT(&jb, ",\"limit\":");
+	jb_int(&jb, limit);
+	JB_LIT(&jb, ",\"offset\":");
+	jb_int(&jb, offset);
+	JB_LIT(&jb, "}");
+	api_reply_data(r, 200, "application/json; charset=utf-8", jb.p, jb.len);
+	jb_free(&jb);
 	return;
 fail:
 	free(sts);
@@ -1043,15 +1131,14 @@ fail:
 static void
 api_reservations_show(struct req *r)
 {
-	json_t	*j;
 	int64_t	 id;
 	int	 rc;
 
 	if (path_id(r, &id) == -1)
 		return;
-	if ((j = reservation_get(r, id, &rc)) != NULL)
-		api_reply(r, 200, j);
-	else if (rc == SQLITE_NOTFOUND)
+	if ((rc = reservation_reply(r, id, 200)) == SQLITE_OK)
+		return;
+	if (rc == SQLITE_NOTFOUND)
 		api_error(r, 404, "not_found", "no reservation %lld",
 		    (long long)id);
 	else
@@ -1169,7 +1256,6 @@ api_reservations_patch(struct req *r)
 	struct instrument	 in;
 	const char		*purpose = NULL, *project = NULL;
 	const char		*usage_type = NULL;
-	json_t			*j;
 	time_t			 start, end;
 	int64_t			 id;
 	int			 rc, moved;
@@ -1210,10 +1296,8 @@ api_reservations_patch(struct req *r)
 		api_db_error(r, rc);
 		goto out;
 	}
-	if ((j = reservation_get(r, id, &rc)) == NULL)
+	if ((rc = reservation_reply(r, id, 200)) != SQLITE_OK)
 		api_db_error(r, rc);
-	else
-		api_reply(r, 200, j);
 out:
 	free(c.status);
 	instrument_free(&in);
@@ -1322,7 +1406,7 @@ api_reservations_cancel(struct req *r)
 	struct current		 c;
 	struct instrument	 in;
 	const char		*reason = NULL;
-	json_t			*j, *ids = NULL, *body = r->body;
+	json_t			*ids = NULL, *body = r->body;
 	int64_t			 id;
 	int			 rc, series = 0;
 
@@ -1361,10 +1445,8 @@ api_reservations_cancel(struct req *r)
 	}
 	if (series)
 		series_cancel_reply(r, c.series, ids);
-	else if ((j = reservation_get(r, id, &rc)) == NULL)
+	else if ((rc = reservation_reply(r, id, 200)) != SQLITE_OK)
 		api_db_error(r, rc);
-	else
-		api_reply(r, 200, j);
 out:
 	json_decref(ids);
 	free(c.status);
@@ -1405,7 +1487,6 @@ action_write(struct req *r, const char *q, struct current *c, time_t end,
     const char *reason, const char *action)
 {
 	sqlite3_stmt	*st;
-	json_t		*j;
 	char		 idtext[32];
 	int		 rc;
 
@@ -1433,10 +1514,8 @@ action_write(struct req *r, const char *q, struct current *c, time_t end,
 		api_db_error(r, rc);
 		return;
 	}
-	if ((j = reservation_get(r, c->id, &rc)) == NULL)
+	if ((rc = reservation_reply(r, c->id, 200)) != SQLITE_OK)
 		api_db_error(r, rc);
-	else
-		api_reply(r, 200, j);
 }
 
 /* Approve or reject a pending reservation. */

@@ -517,14 +517,30 @@ int
 db_audit(struct yiqid *ctx, int64_t who, const char *action,
     const char *object, const char *object_id, json_t *detail)
 {
+	char	*text;
+	int	 rc;
+
+	text = detail != NULL ? json_dumps(detail, JSON_COMPACT) : NULL;
+	rc = db_audit_text(ctx, who, action, object, object_id, text);
+	free(text);
+	json_decref(detail);
+	return (rc);
+}
+
+/*
+ * The same with the detail already written as JSON text (NULL: "{}"),
+ * for callers on the booking path that write it without jansson.
+ */
+int
+db_audit_text(struct yiqid *ctx, int64_t who, const char *action,
+    const char *object, const char *object_id, const char *text)
+{
 	static const char *const q =
 	    "INSERT INTO audit (at, user_id, action, object, object_id, detail) "
 	    "VALUES (:at, :u, :a, :o, :oid, :d)";
 	sqlite3_stmt	*st;
-	char		*text;
 	int		 rc;
 
-	text = detail != NULL ? json_dumps(detail, JSON_COMPACT) : NULL;
 	st = db_prepare(ctx, q);
 	db_bind_int(st, ":at", db_now(ctx));
 	if (who > 0)
@@ -537,8 +553,6 @@ db_audit(struct yiqid *ctx, int64_t who, const char *action,
 	db_bind_text(st, ":d", text != NULL ? text : "{}");
 	rc = db_step(st);
 	sqlite3_reset(st);
-	free(text);
-	json_decref(detail);
 	return (rc == SQLITE_DONE ? SQLITE_OK : rc);
 }
 

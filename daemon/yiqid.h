@@ -308,6 +308,8 @@ char	*db_text(sqlite3_stmt *, int);
 int64_t	 db_lookup_id(struct yiqid *, const char *, const char *);
 int	 db_audit(struct yiqid *, int64_t, const char *, const char *,
 	    const char *, json_t *);
+int	 db_audit_text(struct yiqid *, int64_t, const char *, const char *,
+	    const char *, const char *);
 time_t	 db_now(struct yiqid *);
 
 /* schema-sql.c (generated from the schema directory) */
@@ -412,6 +414,7 @@ int	 busy_load(struct yiqid *, const struct instrument *, time_t, time_t,
 /* api-reservations.c */
 extern const struct route api_reservations_routes[];
 json_t	*reservation_json(struct req *, sqlite3_stmt *);
+void	 reservation_jb(struct req *, sqlite3_stmt *, struct jsonbuf *);
 json_t	*reservation_get(struct req *, int64_t, int *);
 
 /* api-blackouts.c */

@@ -192,5 +192,17 @@ TID=$("$Y" --token "$ADMIN_TOKEN" --json admin tokens wang.fang | jq -r '.items[
 y 0 "admin tokens revoke" --token "$ADMIN_TOKEN" admin tokens revoke wang.fang "$TID"
 y 4 "a revoked token exits 4 at once" whoami
 
+# A booking reads the same however it is fetched: the 201, GET by id and
+# the list item are one writer's bytes (daemon/api-reservations.c).
+api POST /api/v1/reservations "{\"instrument\":\"HC-ICPMS-01\",\"start\":\"$(day 3)T17:00:00+08:00\",\"duration\":\"PT1H\",\"purpose\":\"tab\\t quote\\\" \\u4e2d\"}"
+is "an admin books for themself" "$STATUS" 201
+cp "$T/body" "$T/created"
+BA=$(jq -r .id "$T/created")
+api GET "/api/v1/reservations/$BA"
+check "GET by id answers the 201's bytes" cmp -s "$T/body" "$T/created"
+api GET "/api/v1/reservations?instrument=HC-ICPMS-01&limit=500"
+is "the list item is the same booking" "$(jq -c ".items[] | select(.id == $BA)" "$T/body")" "$(jq -c . "$T/created")"
+is "the purpose kept its tab, quote and CJK" "$(jq -r .purpose "$T/created")" "$(printf 'tab\t quote" \344\270\255')"
+
 check "yiqid stops cleanly" stop_daemon
 done_testing
