@@ -183,6 +183,36 @@ db_exec(struct yiqid *ctx, const char *sql)
 	return (rc);
 }
 
+/*
+ * Savepoint statements by depth, prepared once (db_prepare() keys its
+ * cache by these addresses): every booking runs one of each, and parsing
+ * them anew with sqlite3_exec() each time was measurable.
+ */
+static const char *const sp_open[] = { "SAVEPOINT s0", "SAVEPOINT s1",
+    "SAVEPOINT s2", "SAVEPOINT s3" };
+static const char *const sp_release[] = { "RELEASE s0", "RELEASE s1",
+    "RELEASE s2", "RELEASE s3" };
+#define SP_CACHED	(int)(sizeof sp_open / sizeof sp_open[0])
+
+/* Open (or with release set, release) the savepoint of depth d. */
+static int
+db_savepoint(struct yiqid *ctx, int d, int release)
+{
+	sqlite3_stmt	*st;
+	char		 sql[64];
+	int		 rc;
+
+	if (d >= SP_CACHED) {
+		snprintf(sql, sizeof sql, release ? "RELEASE s%d" :
+		    "SAVEPOINT s%d", d);
+		return (db_exec(ctx, sql));
+	}
+	st = db_prepare(ctx, release ? sp_release[d] : sp_open[d]);
+	rc = sqlite3_step(st);
+	sqlite3_reset(st);
+	return (rc == SQLITE_DONE ? SQLITE_OK : rc);
+}
+
 /* Open the turn's group transaction, or say why a request cannot join it. */
 static int
 db_group_join(struct yiqid *ctx)
@@ -218,7 +248,6 @@ db_group_join(struct yiqid *ctx)
 int
 db_begin_(struct yiqid *ctx, const char *file, int line)
 {
-	char	sql[64];
 	int	rc;
 
 	if (ctx->txn_depth == 0 && ctx->ev_group == NULL) {
@@ -229,8 +258,7 @@ db_begin_(struct yiqid *ctx, const char *file, int line)
 		if (ctx->txn_depth == 0 && (rc = db_group_join(ctx)) !=
 		    SQLITE_OK)
 			return (rc);
-		snprintf(sql, sizeof sql, "SAVEPOINT s%d", ctx->txn_depth);
-		if ((rc = db_exec(ctx, sql)) != SQLITE_OK)
+		if ((rc = db_savepoint(ctx, ctx->txn_depth, 0)) != SQLITE_OK)
 			return (rc);
 		if (ctx->txn_depth == 0)
 			ctx->group_n++;
@@ -251,7 +279,6 @@ db_begin_(struct yiqid *ctx, const char *file, int line)
 int
 db_commit(struct yiqid *ctx)
 {
-	char	sql[64];
 	int	rc;
 
 	if (ctx->txn_depth == 0)
@@ -266,8 +293,8 @@ db_commit(struct yiqid *ctx)
 			return (rc);
 		}
 	} else {
-		snprintf(sql, sizeof sql, "RELEASE s%d", ctx->txn_depth - 1);
-		if ((rc = db_exec(ctx, sql)) != SQLITE_OK)
+		if ((rc = db_savepoint(ctx, ctx->txn_depth - 1, 1)) !=
+		    SQLITE_OK)
 			return (rc);
 		if (ctx->txn_depth == 1 && sqlite3_get_autocommit(ctx->db)) {
 			/* The group is gone (SQLite rolled it back). */
