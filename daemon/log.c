@@ -14,6 +14,7 @@
 #include <string.h>
 #include <syslog.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <event2/event.h>
 
@@ -43,12 +44,39 @@ log_setlevel(int level)
 	log_level = level;
 }
 
+/* Write all of p to standard error (a line: one write, never interleaved). */
+static void
+log_out(const char *p, size_t len)
+{
+	ssize_t	n;
+
+	while (len > 0) {
+		n = write(STDERR_FILENO, p, len);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return;		/* nowhere left to say so */
+		p += n;
+		len -= (size_t)n;
+	}
+}
+
+/*
+ * To standard error, each line is formatted whole and written with one
+ * write(2): one system call per request's log line instead of three, and
+ * lines of the worker threads never interleave with the loop's.  The time
+ * stamp is remade only when the second changes (per thread).
+ */
 static void
 log_vwrite(int pri, const char *fmt, va_list ap)
 {
-	char		 ts[32];
-	struct tm	 tm;
-	time_t		 now;
+	static __thread char	 ts[32];
+	static __thread time_t	 ts_at = -1;
+	char			 line[1024], *big;
+	struct tm		 tm;
+	time_t			 now;
+	va_list			 ap2;
+	int			 n, m;
 
 	if (pri > log_level)
 		return;
@@ -56,13 +84,29 @@ log_vwrite(int pri, const char *fmt, va_list ap)
 		vsyslog(pri, fmt, ap);
 		return;
 	}
-	now = time(NULL);
-	gmtime_r(&now, &tm);
-	strftime(ts, sizeof ts, "%Y-%m-%dT%H:%M:%SZ", &tm);
-	fprintf(stderr, "%s yiqid: ", ts);
-	vfprintf(stderr, fmt, ap);
-	fputc('\n', stderr);
-	fflush(stderr);
+	if ((now = time(NULL)) != ts_at) {
+		gmtime_r(&now, &tm);
+		strftime(ts, sizeof ts, "%Y-%m-%dT%H:%M:%SZ", &tm);
+		ts_at = now;
+	}
+	n = snprintf(line, sizeof line, "%s yiqid: ", ts);
+	va_copy(ap2, ap);
+	m = vsnprintf(line + n, sizeof line - (size_t)n - 1, fmt, ap2);
+	va_end(ap2);
+	if (m < 0)
+		return;
+	if ((size_t)m < sizeof line - (size_t)n - 1) {
+		line[n + m] = '\n';
+		log_out(line, (size_t)(n + m + 1));
+		return;
+	}
+	if ((big = malloc((size_t)n + (size_t)m + 2)) == NULL)
+		return;
+	memcpy(big, line, (size_t)n);
+	vsnprintf(big + n, (size_t)m + 1, fmt, ap);
+	big[n + m] = '\n';
+	log_out(big, (size_t)(n + m + 1));
+	free(big);
 }
 
 /* Log a warning with the text of errno. */
