@@ -112,6 +112,16 @@ jb_col_time(struct jsonbuf *jb, sqlite3_stmt *st, int col, const char *zone)
 		jb_time(jb, sqlite3_column_int64(st, col), zone);
 }
 
+/* Column col, an integer, as true (not 0) or false. */
+static void
+jb_col_bool(struct jsonbuf *jb, sqlite3_stmt *st, int col)
+{
+	if (sqlite3_column_int(st, col))
+		JB_LIT(jb, "true");
+	else
+		JB_LIT(jb, "false");
+}
+
 /*
  * A reservation row (selected with RES_SELECT) as the request's user may
  * see it, written as JSON into jb: in full for its owner, the
@@ -124,7 +134,19 @@ jb_col_time(struct jsonbuf *jb, sqlite3_stmt *st, int col, const char *zone)
 void
 reservation_jb(struct req *r, sqlite3_stmt *st, struct jsonbuf *jb)
 {
+	static const struct {
+		const char	*key;
+		int		 col;
+	} texts[] = {		/* the full view's text members, in order */
+		{ ",\"uid\":", C_UID },
+		{ ",\"user\":", C_USER },
+		{ ",\"institute\":", C_INSTITUTE },
+		{ ",\"institute_name\":", C_INSTITUTE_NAME },
+		{ ",\"purpose\":", C_PURPOSE },
+		{ ",\"project\":", C_PROJECT },
+	};
 	const char	*zone = (const char *)sqlite3_column_text(st, C_ZONE);
+	size_t		 i;
 
 	JB_LIT(jb, "{\"id\":");
 	jb_int(jb, sqlite3_column_int64(st, C_ID));
@@ -149,18 +171,10 @@ reservation_jb(struct req *r, sqlite3_stmt *st, struct jsonbuf *jb)
 		JB_LIT(jb, ",\"redacted\":true}");
 		return;
 	}
-	JB_LIT(jb, ",\"uid\":");
-	jb_col_text(jb, st, C_UID);
-	JB_LIT(jb, ",\"user\":");
-	jb_col_text(jb, st, C_USER);
-	JB_LIT(jb, ",\"institute\":");
-	jb_col_text(jb, st, C_INSTITUTE);
-	JB_LIT(jb, ",\"institute_name\":");
-	jb_col_text(jb, st, C_INSTITUTE_NAME);
-	JB_LIT(jb, ",\"purpose\":");
-	jb_col_text(jb, st, C_PURPOSE);
-	JB_LIT(jb, ",\"project\":");
-	jb_col_text(jb, st, C_PROJECT);
+	for (i = 0; i < sizeof texts / sizeof texts[0]; i++) {
+		jb_raw(jb, texts[i].key, strlen(texts[i].key));
+		jb_col_text(jb, st, texts[i].col);
+	}
 	JB_LIT(jb, ",\"series\":");
 	if (sqlite3_column_type(st, C_SERIES) == SQLITE_NULL)
 		JB_LIT(jb, "null");
@@ -176,16 +190,12 @@ reservation_jb(struct req *r, sqlite3_stmt *st, struct jsonbuf *jb)
 	jb_col_time(jb, st, C_CHECKED_IN, zone);
 	JB_LIT(jb, ",\"checked_out\":");
 	jb_col_time(jb, st, C_CHECKED_OUT, zone);
-	if (sqlite3_column_int(st, C_AFFECTED))
-		JB_LIT(jb, ",\"affected_by_blackout\":true");
-	else
-		JB_LIT(jb, ",\"affected_by_blackout\":false");
+	JB_LIT(jb, ",\"affected_by_blackout\":");
+	jb_col_bool(jb, st, C_AFFECTED);
 	JB_LIT(jb, ",\"cancel_reason\":");
 	jb_col_text(jb, st, C_CANCEL_REASON);
-	if (sqlite3_column_int(st, C_LATE))
-		JB_LIT(jb, ",\"late_cancellation\":true");
-	else
-		JB_LIT(jb, ",\"late_cancellation\":false");
+	JB_LIT(jb, ",\"late_cancellation\":");
+	jb_col_bool(jb, st, C_LATE);
 	JB_LIT(jb, ",\"usage_type\":");
 	jb_col_text(jb, st, C_USAGE_TYPE);
 	JB_LIT(jb, ",\"redacted\":false}");
