@@ -311,6 +311,11 @@ api_availability_one(struct req *r)
 {
 	struct instrument	 in;
 	struct avail		 a;
+	const char		*kept;
+	size_t			 len;
+	time_t			 now = db_now(r->ctx);
+	int64_t			 uid = r->user != NULL ? r->user->id : 0;
+	int64_t			 changes, version;
 	int			 rc;
 
 	if (instrument_load(r->ctx, r->args[0], 0, &in) == -1) {
@@ -323,6 +328,14 @@ api_availability_one(struct req *r)
 	a.wide = -1;
 	if (q_period(r, AVAIL_DEFAULT_DAYS, &a.from, &a.to) == -1)
 		goto out;
+	if ((kept = avcache_get(r->ctx, r->args[0], a.from, a.to, uid, now,
+	    &len)) != NULL) {
+		log_debug("availability of %s: the kept answer", in.code);
+		api_reply_data(r, 200, "application/json; charset=utf-8", kept,
+		    len);
+		goto out;
+	}
+	avcache_mark(r->ctx, &changes, &version);
 	JB_LIT(&a.jb, "{\"instrument\":");
 	jb_str(&a.jb, in.code);
 	JB_LIT(&a.jb, ",\"status\":");
@@ -344,6 +357,9 @@ api_availability_one(struct req *r)
 	JB_LIT(&a.jb, "]}");
 	api_reply_data(r, 200, "application/json; charset=utf-8", a.jb.p,
 	    a.jb.len);
+	avcache_put(r->ctx, r->args[0], a.from, a.to, uid, now,
+	    in.rules.advance_days * 86400L + in.rules.max_duration_min * 60L,
+	    changes, version, a.jb.p, a.jb.len);
 out:
 	jb_free(&a.jb);
 	free(a.busy);

@@ -221,6 +221,7 @@ serve_cleanup(struct yiqid *ctx)
 	ckpt_stop(ctx);
 	feedcache_free(ctx->feeds);
 	ctx->feeds = NULL;
+	avcache_free(ctx);
 	db_close(ctx);
 	if (ctx->base != NULL)
 		event_base_free(ctx->base);

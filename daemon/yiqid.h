@@ -116,6 +116,7 @@ struct yiqid {
 
 	struct checkpointer	*ckpt;		/* WAL checkpoints (checkpoint.c) */
 	struct feedcache	*feeds;		/* rendered feed events (feedcache.c) */
+	struct avcache		*avcache;	/* availability answers (availcache.c) */
 };
 #define DB_PRIORITIES		3	/* event priorities of the base */
 #define DB_GROUP_PRIORITY	2	/* the group commit runs last */
@@ -443,6 +444,14 @@ int	 qualification_check(struct yiqid *, int64_t, int64_t, time_t,
 extern const char *const usage_types[USAGE_TYPES + 1];
 int	 usage_type_index(const char *);
 int	 usage_type_take(struct req *, json_t *, const char **);
+
+/* availcache.c */
+void	 avcache_mark(struct yiqid *, int64_t *, int64_t *);
+const char *avcache_get(struct yiqid *, const char *, time_t, time_t, int64_t,
+	    time_t, size_t *);
+void	 avcache_put(struct yiqid *, const char *, time_t, time_t, int64_t,
+	    time_t, long, int64_t, int64_t, const char *, size_t);
+void	 avcache_free(struct yiqid *);
 
 /* checkpoint.c */
 int	 ckpt_start(struct yiqid *, char **);
