@@ -54,6 +54,13 @@ curl -s -o "$T/avail" -w '' -H "Authorization: Bearer $MEMBER" \
 grep -q '"free"\|"busy"\|"slots"\|\[' "$T/avail" || echo "  warning: availability: $(head -c 200 "$T/avail")" >&2
 TOKEN=$MEMBER PATHS=$P wrk -t$THREADS -c$C -d"${DUR}s" -s "$TOP/bench/get.lua" \
     "$URL" > "$T/avail.wrk"
+echo "GET availability (a week), every request a new period (none kept) ..."
+P=
+for i in 0 1 7 42 99 123 500 777 1000 1999; do
+	[ $i -lt $M ] && P="$P /api/v1/instruments/IN-$i/availability?from=$F"
+done
+TOKEN=$MEMBER PATHS=$P VARY_TO=${U%00:00:00Z} wrk -t$THREADS -c$C -d"${DUR}s" \
+    -s "$TOP/bench/get.lua" "$URL" > "$T/avail-new.wrk"
 echo "booking with $N existing while feeds and reports run continuously ..."
 FEEDTOK=$(curl -s -X POST -H "Authorization: Bearer $MEMBER" \
     "$URL/api/v1/users/bench/feed-token" | sed -n 's/.*"token":"\([^"]*\)".*/\1/p')
@@ -118,6 +125,7 @@ printf '%-58s %10s   %s\n' "flat cost: $N existing / 0 existing" "$(ratio "$b1" 
 printf '%-58s %10.0f   %s\n' "GET /api/v1/health req/s" "$h" ""
 printf '%-58s %10.0f   %s\n' "GET availability (a week) req/s" "$a" ""
 printf '%-58s %10s   %s\n' "availability / health" "$(ratio "$a" "$h")" ">= 0.50"
+printf '%-58s %10s   %s\n' "  the same, every request a new period (not kept)" "$(ratio "$(rps "$T/avail-new.wrk")" "$h")" ""
 printf '%-58s %10s   %s\n' "booking p99 while feeds and reports run" "$(pct "$T/bl" 99)" "<= 50ms"
 printf '%-58s %10.0f   %s\n' "  bookings/s meanwhile (p50 $(pct "$T/bl" 50))" "$(rps "$T/bl")" ""
 printf '%-58s %s\n' "  site feeds of $EV events served" "$(churned "$T/feeds.t")"
