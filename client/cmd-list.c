@@ -230,8 +230,10 @@ cmd_list_exec(struct client *c, const struct cmd_entry *e, int argc,
 		table_print(t, stdout);
 	if (json_integer_value(json_object_get(resp, "total")) >
 	    (json_int_t)t->nrows && t->nrows != 0)
-		printf("(%zu of %lld shown; use --limit or narrow with --from "
-		    "and --to)\n", (size_t)t->nrows, (long long)
+		printf("(%zu of %s%lld shown; use --limit or narrow with "
+		    "--from and --to)\n", (size_t)t->nrows,
+		    json_is_true(json_object_get(resp, "total_capped")) ?
+		    "more than " : "", (long long)
 		    json_integer_value(json_object_get(resp, "total")));
 	table_free(t);
 	json_decref(resp);

@@ -38,6 +38,7 @@
 #define CONFLICTS_MAX	10
 #define CHECKIN_EARLY	(15 * 60)	/* check-in opens this early, seconds */
 #define LIST_TIME_FAR	(1LL << 50)	/* "no bound" for the list's from/to */
+#define LIST_TOTAL_MAX	10000	/* the list counts this far, and pages */
 
 /* Columns every reservation query selects, in reservation_json()'s order. */
 #define RES_SELECT \
@@ -1046,10 +1047,11 @@ bind_filters(struct req *r, sqlite3_stmt *st, const char *user,
  */
 #define RES_ORDER	"ORDER BY r.start, r.id LIMIT :limit OFFSET :offset"
 #define RES_COUNT \
-	"SELECT count(*) FROM reservations r JOIN instruments i ON " \
-	"i.id = r.instrument_id JOIN sites s ON s.id = i.site_id JOIN " \
+	"SELECT count(*) FROM (SELECT 1 FROM reservations r JOIN instruments " \
+	"i ON i.id = r.instrument_id JOIN sites s ON s.id = i.site_id JOIN " \
 	"users u ON u.id = r.user_id JOIN institutes ins ON " \
 	"ins.id = r.institute_id " RES_FILTER
+#define RES_COUNT_END	"LIMIT :cap)"
 #define BY_INSTRUMENT \
 	"AND r.instrument_id = (SELECT id FROM instruments WHERE code = :inst) "
 #define BY_USER	"AND r.user_id = (SELECT id FROM users WHERE login = :user) "
@@ -1063,10 +1065,10 @@ static const char *const q_list[] = {
 	RES_SELECT RES_FILTER BY_INSTITUTE RES_ORDER,
 };
 static const char *const q_list_count[] = {
-	RES_COUNT,
-	RES_COUNT BY_INSTRUMENT,
-	RES_COUNT BY_USER,
-	RES_COUNT BY_INSTITUTE,
+	RES_COUNT RES_COUNT_END,
+	RES_COUNT BY_INSTRUMENT RES_COUNT_END,
+	RES_COUNT BY_USER RES_COUNT_END,
+	RES_COUNT BY_INSTITUTE RES_COUNT_END,
 };
 
 static void
@@ -1084,6 +1086,13 @@ api_reservations_list(struct req *r)
 	    (has_to = q_time(r, "to", &to)) == -1 ||
 	    q_limit(r, &limit, &offset) == -1 || q_statuses(r, &sts) == -1)
 		return;
+	if (offset > LIST_TOTAL_MAX) {
+		free(sts);
+		api_error_json(r, 400, "bad_request", json_pack("{s:s}", "field",
+		    "offset"), "offset may be at most %d; narrow the list with "
+		    "from and to", LIST_TOTAL_MAX);
+		return;
+	}
 	if (req_query(r, "manages") != NULL &&
 	    strcmp(req_query(r, "manages"), "me") != 0) {
 		free(sts);
@@ -1101,6 +1110,7 @@ api_reservations_list(struct req *r)
 		by = 3;
 	st = db_prepare(r->ctx, q_list_count[by]);
 	bind_filters(r, st, user, sts, from, has_from, to, has_to);
+	db_bind_int(st, ":cap", LIST_TOTAL_MAX + 1);
 	if ((rc = db_step(st)) == SQLITE_ROW)
 		total = sqlite3_column_int64(st, 0);
 	sqlite3_reset(st);
@@ -1124,7 +1134,9 @@ api_reservations_list(struct req *r)
 	}
 	free(sts);
 	JB_LIT(&jb, "],\"total\":");
-	jb_int(&jb, total);
+	jb_int(&jb, total > LIST_TOTAL_MAX ? LIST_TOTAL_MAX : total);
+	if (total > LIST_TOTAL_MAX)
+		JB_LIT(&jb, ",\"total_capped\":true");
 	JB_LIT(&jb, ",\"limit\":");
 	jb_int(&jb, limit);
 	JB_LIT(&jb, ",\"offset\":");
