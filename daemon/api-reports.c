@@ -184,6 +184,13 @@ pool_get(struct yiqid *ctx)
 	return (pool);
 }
 
+/* Is a report being made? */
+int
+reports_busy(struct yiqid *ctx)
+{
+	return (ctx->reports != NULL && ctx->reports->njobs > 0);
+}
+
 /* Cancel and join every running report, answer 503 and free the pool. */
 void
 reports_stop(struct yiqid *ctx)

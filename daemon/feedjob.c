@@ -399,6 +399,14 @@ feedjob_start(struct req *r, const struct feedjob_query *q,
 	return (0);
 }
 
+/* Is a feed job running or waiting? */
+int
+feedjobs_busy(struct yiqid *ctx)
+{
+	return (ctx->feedjobs != NULL && (ctx->feedjobs->nrunning > 0 ||
+	    ctx->feedjobs->nwaiting > 0));
+}
+
 /* Cancel and join every job, call their done functions, free the pool. */
 void
 feedjobs_stop(struct yiqid *ctx)

@@ -438,11 +438,45 @@ req_finish(struct req *r)
 		req_free(r);	/* else http_group_done() frees it */
 }
 
+/*
+ * A reply being written: counted in ctx->sending from evhttp_send_reply()
+ * until evhttp says it is all written, or its connection closes first
+ * (then evhttp does not call the completion callback), so that a SIGTERM
+ * lets it finish (http_draining()).  One of the two callbacks frees it;
+ * the completion removes the close callback.
+ */
+struct sending {
+	struct yiqid		*ctx;
+	struct evhttp_connection *evcon;
+};
+
+static void
+sending_done(struct evhttp_request *req, void *arg)
+{
+	struct sending	*s = arg;
+
+	evhttp_connection_set_closecb(s->evcon, NULL, NULL);
+	s->ctx->sending--;
+	free(s);
+}
+
+static void
+sending_closed(struct evhttp_connection *evcon, void *arg)
+{
+	struct sending	*s = arg;
+
+	s->ctx->sending--;
+	free(s);
+}
+
 /* Send a reply now; ctype NULL means no body at all. */
 static void
 reply_send(struct req *r, int status, const char *ctype, struct evbuffer *buf)
 {
-	if (evhttp_request_get_connection(r->ev) == NULL) {
+	struct evhttp_connection	*evcon;
+	struct sending			*s;
+
+	if ((evcon = evhttp_request_get_connection(r->ev)) == NULL) {
 		/* evhttp let go of it when the client left; we free it. */
 		r->gone = 1;
 		return;
@@ -450,7 +484,24 @@ reply_send(struct req *r, int status, const char *ctype, struct evbuffer *buf)
 	if (ctype != NULL)
 		evhttp_add_header(evhttp_request_get_output_headers(r->ev),
 		    "Content-Type", ctype);
+	s = xmalloc(sizeof *s);
+	s->ctx = r->ctx;
+	s->evcon = evcon;
+	r->ctx->sending++;
+	evhttp_request_set_on_complete_cb(r->ev, sending_done, s);
+	evhttp_connection_set_closecb(evcon, sending_closed, s);
 	evhttp_send_reply(r->ev, status, NULL, ctype != NULL ? buf : NULL);
+}
+
+/*
+ * Is anything still to be answered or being written?  At SIGTERM the
+ * loop runs on (new requests are answered 503) until this says no.
+ */
+int
+http_draining(struct yiqid *ctx)
+{
+	return (ctx->sending > 0 || !TAILQ_EMPTY(&ctx->held) ||
+	    ctx->group_open || feedjobs_busy(ctx) || reports_busy(ctx));
 }
 
 static void

@@ -11,6 +11,7 @@
 
 #include <sys/types.h>
 #include <sys/stat.h>
+#include <sys/time.h>
 
 #include <errno.h>
 #include <getopt.h>
@@ -29,6 +30,8 @@
 #include <sodium.h>
 
 #include "yiqid.h"
+
+#define DRAIN_MAX_S	5	/* at SIGTERM, finish answers this long at most */
 
 #ifndef SYSCONFDIR
 #define SYSCONFDIR "/etc"
@@ -56,18 +59,46 @@ usage(int status)
 	exit(status);
 }
 
+/*
+ * After SIGTERM: leave the loop once nothing is left to answer or being
+ * written (http_draining()), or when DRAIN_MAX_S have passed.
+ */
+static void
+on_drain(evutil_socket_t fd, short events, void *arg)
+{
+	struct yiqid	*ctx = arg;
+	struct timeval	 now;
+
+	gettimeofday(&now, NULL);
+	if (!http_draining(ctx) || timercmp(&now, &ctx->drain_until, >)) {
+		if (http_draining(ctx))
+			log_warnx("stopping with answers unfinished after %d s",
+			    DRAIN_MAX_S);
+		event_base_loopexit(ctx->base, NULL);
+	}
+}
+
+/*
+ * SIGTERM or SIGINT: take no new connections, answer new requests 503,
+ * and let the loop finish what it answers and writes (a 4 MB feed on
+ * its way out is completed, not cut) before stopping.
+ */
 static void
 on_stop(evutil_socket_t sig, short events, void *arg)
 {
 	struct yiqid	*ctx = arg;
-	struct timeval	 grace = { 0, 200000 };
+	struct timeval	 tick = { 0, 20000 }, max = { DRAIN_MAX_S, 0 };
 
 	if (ctx->stopping)
 		return;
 	log_info("signal %d: stopping", (int)sig);
 	ctx->stopping = 1;
 	http_stop(ctx);
-	event_base_loopexit(ctx->base, &grace);
+	gettimeofday(&ctx->drain_until, NULL);
+	timeradd(&ctx->drain_until, &max, &ctx->drain_until);
+	ctx->ev_drain = event_new(ctx->base, -1, EV_PERSIST, on_drain, ctx);
+	if (ctx->ev_drain == NULL || event_add(ctx->ev_drain, &tick) == -1)
+		event_base_loopexit(ctx->base, NULL);
 }
 
 static void
@@ -213,6 +244,8 @@ serve_cleanup(struct yiqid *ctx)
 		event_free(ctx->ev_sigint);
 	if (ctx->ev_sighup != NULL)
 		event_free(ctx->ev_sighup);
+	if (ctx->ev_drain != NULL)
+		event_free(ctx->ev_drain);
 	calpoll_stop(ctx);
 	reports_stop(ctx);
 	feedjobs_stop(ctx);

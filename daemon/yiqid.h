@@ -99,6 +99,9 @@ struct yiqid {
 	struct bucket		 buckets[RATE_BUCKETS];
 
 	int			 stopping;
+	int			 sending;	/* replies being written (http.c) */
+	struct event		*ev_drain;	/* after SIGTERM (yiqid.c) */
+	struct timeval		 drain_until;
 	struct event		*ev_workflow;	/* the no-show sweep (workflow.c) */
 
 	struct calpoll		*calpoll;	/* external calendars */
@@ -350,6 +353,7 @@ const char *req_query(struct req *, const char *);
 void	 api_reply_text(struct req *, int, const char *, const char *, size_t);
 void	 req_finish(struct req *);
 void	 http_group_done(struct yiqid *, int);
+int	 http_draining(struct yiqid *);
 
 /* input.c */
 int	 in_fields(struct req *, json_t *, const char *const *);
@@ -558,6 +562,7 @@ int	 report_saturated(const struct report_params *,
 /* api-reports.c */
 extern const struct route api_reports_routes[];
 void	 reports_stop(struct yiqid *);
+int	 reports_busy(struct yiqid *);
 
 /* demo.c */
 int	 demo_load(struct yiqid *, char **);
@@ -630,6 +635,7 @@ struct feedjob_query {
 int	 feedjob_start(struct req *, const struct feedjob_query *,
 	    void (*)(struct req *, struct feedjob *, void *), void *);
 void	 feedjobs_stop(struct yiqid *);
+int	 feedjobs_busy(struct yiqid *);
 int	 feedjob_rc(const struct feedjob *);
 void	 feedjob_version(const struct feedjob *, int64_t *, int64_t *);
 size_t	 feedjob_nrows(const struct feedjob *);
