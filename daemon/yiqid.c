@@ -70,6 +70,38 @@ on_stop(evutil_socket_t sig, short events, void *arg)
 	event_base_loopexit(ctx->base, &grace);
 }
 
+/* Say how cache_mb is shared (config_budget()). */
+static void
+budget_log(const struct config *cfg)
+{
+	struct budget	b;
+
+	config_budget(cfg, &b);
+	log_info("cache_mb %d: page cache %ld KiB, feed events %ld KiB, "
+	    "%d feed workers %ld KiB each", cfg->cache_mb, b.main_kib,
+	    b.events_kib, FEED_WORKERS, b.worker_kib);
+}
+
+/*
+ * A new cache_mb: the loop's page cache is resized now (SQLite drops what
+ * is over at once); the feed workers and the rendered events take their
+ * parts at the next feed (feedjob_start(), feed_cache_setup()).
+ */
+static void
+cache_reload(struct yiqid *ctx, int cache_mb)
+{
+	struct budget	 b;
+	char		*sql;
+
+	ctx->cfg.cache_mb = cache_mb;
+	config_budget(&ctx->cfg, &b);
+	xasprintf(&sql, "PRAGMA cache_size = -%ld", b.main_kib);
+	if (db_exec(ctx, sql) != SQLITE_OK)
+		log_warnx("SIGHUP: cannot resize the page cache");
+	free(sql);
+	budget_log(&ctx->cfg);
+}
+
 static void
 on_hup(evutil_socket_t sig, short events, void *arg)
 {
@@ -102,6 +134,7 @@ on_hup(evutil_socket_t sig, short events, void *arg)
 	ctx->cfg.report_baseline_hours = cfg.report_baseline_hours;
 	ctx->cfg.report_saturated_hours = cfg.report_saturated_hours;
 	ctx->cfg.feed_cache_mb = cfg.feed_cache_mb;
+	cache_reload(ctx, cfg.cache_mb);
 	evhttp_set_max_body_size(ctx->http, cfg.max_body);
 	evhttp_set_max_headers_size(ctx->http, cfg.max_headers);
 	evhttp_set_timeout(ctx->http, cfg.timeout);
@@ -260,6 +293,7 @@ cmd_serve(struct yiqid *ctx, int demo)
 		goto fail;
 	workflow_start(ctx);
 
+	budget_log(&ctx->cfg);
 	log_info("yiqid %s serving %s", YIQID_VERSION, ctx->cfg.database);
 	if (event_base_dispatch(ctx->base) == -1) {
 		log_warnx("event loop failed");
