@@ -121,8 +121,10 @@ config_defaults(struct config *cfg)
 /*
  * Share cache_mb among the caches: a quarter to the feed workers' page
  * caches (split evenly among FEED_WORKERS connections), feed_cache_mb or
- * else a quarter to rendered feed events, the rest (at least a quarter,
- * config_load() checks) to the loop's page cache.
+ * else three eighths to rendered feed events (a member's and an admin's
+ * variant of a 10,000-event site feed and the whole feed: ~20 MiB of the
+ * default 64), the rest (at least a quarter, config_load() checks) to the
+ * loop's page cache.
  */
 void
 config_budget(const struct config *cfg, struct budget *b)
@@ -133,7 +135,7 @@ config_budget(const struct config *cfg, struct budget *b)
 	if (cfg->feed_cache_mb >= 0)
 		b->events_kib = (long)cfg->feed_cache_mb * 1024;
 	else
-		b->events_kib = total / 4;
+		b->events_kib = total * 3 / 8;
 	b->main_kib = total - b->events_kib - b->worker_kib * FEED_WORKERS;
 }
 

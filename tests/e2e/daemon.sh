@@ -73,8 +73,8 @@ printf '[yiqid]\nlog_level = debug\nmax_body = 128k\ncache_mb = 8\n' > "$T/yiqid
 kill -HUP "$DPID"
 sleep 0.3
 check "SIGHUP re-reads the configuration" grep -q 're-read' "$T/yiqid.log.new"
-check "SIGHUP shares the new cache_mb (a quarter each to events and workers)" \
-    grep -q "cache_mb 8: page cache 4096 KiB, feed events 2048 KiB, 4 feed workers 512 KiB each" "$T/yiqid.log.new"
+check "SIGHUP shares the new cache_mb (3/8 to events, 1/4 to workers)" \
+    grep -q "cache_mb 8: page cache 3072 KiB, feed events 3072 KiB, 4 feed workers 512 KiB each" "$T/yiqid.log.new"
 STATUS=$(curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $ADMIN_TOKEN" \
     --data-binary @"$T/big" "$SERVER/api/v1/reservations")
 is "after SIGHUP the new max_body (128k) holds" "$STATUS" 400
