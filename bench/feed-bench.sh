@@ -168,4 +168,4 @@ sed -n 's/.* in \([0-9.]*\) ms CPU.*/\1/p' "$T/log" | sed -n '3,$p' | awk '{ pri
 printf '%-58s %12.0f   %s\n' "GET /api/v1/health req/s" "$h" ""
 printf '%-58s %12.0f   %s\n' "unchanged feed with If-None-Match (304) req/s" "$f" ""
 printf '%-58s %12s   %s\n' "304 / health" "$(awk "BEGIN { printf \"%.2f\", $f / $h }")" ">= 0.50"
-printf '%-58s %12s   %s\n' "yiqid RSS after the loads, MiB" "$((RSS / 1024))" "<= 64 + page cache (64)"
+printf '%-58s %12s   %s\n' "yiqid RSS after the loads, MiB" "$((RSS / 1024))" "<= 64 + cache_mb (64, all the caches)"

@@ -130,7 +130,7 @@ printf '%-58s %10s   %s\n' "booking p99 while feeds and reports run" "$(pct "$T/
 printf '%-58s %10.0f   %s\n' "  bookings/s meanwhile (p50 $(pct "$T/bl" 50))" "$(rps "$T/bl")" ""
 printf '%-58s %s\n' "  site feeds of $EV events served" "$(churned "$T/feeds.t")"
 printf '%-58s %s\n' "  year-long reports served" "$(churned "$T/reports.t")"
-printf '%-58s %10s   %s\n' "yiqid RSS after the loads, MiB ($N bookings)" "$((RSS / 1024))" "<= 64 + page cache (64)"
+printf '%-58s %10s   %s\n' "yiqid RSS after the loads, MiB ($N bookings)" "$((RSS / 1024))" "<= 64 + cache_mb (64, all the caches)"
 
 # Targets 4 and 7 have their own scripts (each seeds its own database);
 # ONLY_RUN=1 skips them.

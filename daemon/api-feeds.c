@@ -1074,17 +1074,23 @@ feed_done(struct req *r, struct feedjob *job, void *arg)
 	feed_release(f);
 }
 
-/* Make sure the feed cache is as configured (feed_cache_mb, 0: none). */
+/*
+ * Make sure the feed cache is as configured: its part of cache_mb
+ * (config_budget(); feed_cache_mb = 0: none).
+ */
 static void
 feed_cache_setup(struct yiqid *ctx)
 {
-	if (ctx->cfg.feed_cache_mb == 0) {
+	struct budget	b;
+
+	config_budget(&ctx->cfg, &b);
+	if (b.events_kib == 0) {
 		feedcache_free(ctx->feeds);
 		ctx->feeds = NULL;
 	} else if (ctx->feeds == NULL)
-		ctx->feeds = feedcache_new((size_t)ctx->cfg.feed_cache_mb << 20);
+		ctx->feeds = feedcache_new((size_t)b.events_kib << 10);
 	else
-		feedcache_limit(ctx->feeds, (size_t)ctx->cfg.feed_cache_mb << 20);
+		feedcache_limit(ctx->feeds, (size_t)b.events_kib << 10);
 }
 
 /*

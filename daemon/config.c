@@ -22,6 +22,14 @@
 struct config_state {
 	struct config	*cfg;
 	char		*cause;
+	int		 ncache;	/* cache_mb lines read */
+	int		 nfeed;		/* feed_cache_mb lines read */
+};
+
+/* Finding the line of the nth setting of a key again (config_line()). */
+struct config_find {
+	const char	*name;
+	int		 n;
 };
 
 struct config_key {
@@ -107,7 +115,28 @@ config_defaults(struct config *cfg)
 	cfg->violation_limit = 3;
 	cfg->violation_window_days = 90;
 	cfg->suspension_days = 14;
-	cfg->feed_cache_mb = 32;
+	cfg->feed_cache_mb = -1;
+}
+
+/*
+ * Share cache_mb among the caches: a quarter to the feed workers' page
+ * caches (split evenly among FEED_WORKERS connections), feed_cache_mb or
+ * else three eighths to rendered feed events (a member's and an admin's
+ * variant of a 10,000-event site feed and the whole feed: ~20 MiB of the
+ * default 64), the rest (at least a quarter, config_load() checks) to the
+ * loop's page cache.
+ */
+void
+config_budget(const struct config *cfg, struct budget *b)
+{
+	long	total = (long)cfg->cache_mb * 1024;
+
+	b->worker_kib = total / 4 / FEED_WORKERS;
+	if (cfg->feed_cache_mb >= 0)
+		b->events_kib = (long)cfg->feed_cache_mb * 1024;
+	else
+		b->events_kib = total * 3 / 8;
+	b->main_kib = total - b->events_kib - b->worker_kib * FEED_WORKERS;
 }
 
 /* Free what the configuration owns. */
@@ -320,7 +349,52 @@ config_handler(void *arg, const char *section, const char *name,
 		st->cause = cause;
 		return (0);
 	}
+	if (strcmp(name, "cache_mb") == 0)
+		st->ncache++;
+	else if (strcmp(name, "feed_cache_mb") == 0)
+		st->nfeed++;
 	return (1);
+}
+
+static int
+find_handler(void *arg, const char *section, const char *name,
+    const char *value)
+{
+	struct config_find	*cf = arg;
+
+	return (strcmp(name, cf->name) != 0 || --cf->n > 0);
+}
+
+/* The line of the nth setting of key name in path: inih reports it. */
+static int
+config_line(const char *path, const char *name, int n)
+{
+	struct config_find	 cf = { name, n };
+
+	if (n == 0)
+		return (0);
+	return (ini_parse(path, find_handler, &cf));
+}
+
+/*
+ * The parts of the budget must fit in cache_mb: rendered events may take
+ * at most half, so that the page cache keeps a quarter.  The error names
+ * the later of the two lines (where the pair stopped fitting).
+ */
+static int
+config_check_budget(const struct config *cfg, const struct config_state *st,
+    const char *path, char **cause)
+{
+	int	l1, l2;
+
+	if (cfg->feed_cache_mb <= cfg->cache_mb / 2)
+		return (0);
+	l1 = config_line(path, "cache_mb", st->ncache);
+	l2 = config_line(path, "feed_cache_mb", st->nfeed);
+	xasprintf(cause, "%s:%d: feed_cache_mb (%d) must be at most half of "
+	    "cache_mb (%d)", path, l1 > l2 ? l1 : l2, cfg->feed_cache_mb,
+	    cfg->cache_mb);
+	return (-1);
 }
 
 /*
@@ -330,7 +404,7 @@ config_handler(void *arg, const char *section, const char *name,
 int
 config_load(struct config *cfg, const char *path, char **cause)
 {
-	struct config_state	 st = { cfg, NULL };
+	struct config_state	 st = { cfg, NULL, 0, 0 };
 	FILE			*f;
 	int			 line;
 
@@ -341,7 +415,7 @@ config_load(struct config *cfg, const char *path, char **cause)
 	line = ini_parse_file(f, config_handler, &st);
 	fclose(f);
 	if (line == 0 && st.cause == NULL)
-		return (0);
+		return (config_check_budget(cfg, &st, path, cause));
 	if (line < 0)
 		xasprintf(cause, "%s: cannot read", path);
 	else if (st.cause != NULL)

@@ -44,8 +44,9 @@ static void	db_group_cb(evutil_socket_t, short, void *);
 int
 db_open(struct yiqid *ctx, const char *path, char **cause)
 {
-	char	*sql;
-	int	 rc;
+	struct budget	 b;
+	char		*sql;
+	int		 rc;
 
 	rc = sqlite3_open_v2(path, &ctx->db, SQLITE_OPEN_READWRITE |
 	    SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
@@ -58,11 +59,12 @@ db_open(struct yiqid *ctx, const char *path, char **cause)
 	}
 	sqlite3_extended_result_codes(ctx->db, 1);
 	sqlite3_busy_timeout(ctx->db, ctx->cfg.busy_timeout);
+	/* The page cache gets its part of cache_mb (config_budget()). */
+	config_budget(&ctx->cfg, &b);
 	xasprintf(&sql, "PRAGMA journal_mode = WAL; PRAGMA synchronous = %s; "
-	    "PRAGMA foreign_keys = ON; PRAGMA cache_size = -%d; "
+	    "PRAGMA foreign_keys = ON; PRAGMA cache_size = -%ld; "
 	    "PRAGMA temp_store = MEMORY;",
-	    ctx->cfg.synchronous == 2 ? "FULL" : "NORMAL",
-	    ctx->cfg.cache_mb * 1024);
+	    ctx->cfg.synchronous == 2 ? "FULL" : "NORMAL", b.main_kib);
 	rc = db_exec(ctx, sql);
 	free(sql);
 	if (rc != SQLITE_OK) {

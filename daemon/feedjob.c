@@ -30,6 +30,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -38,9 +39,8 @@
 
 #include "yiqid.h"
 
-#define FEEDJOB_RUN_MAX		4	/* jobs running at once */
+#define FEEDJOB_RUN_MAX		FEED_WORKERS /* jobs running at once */
 #define FEEDJOB_QUEUE_MAX	64	/* jobs waiting for a place */
-#define FEEDJOB_CACHE		"PRAGMA cache_size = -8192" /* 8 MiB each */
 #define FEEDJOB_NICE		10	/* workers' nice value, as reports */
 #define FEEDJOB_COLS		32	/* columns of a row, at most */
 #define FEEDJOB_CHECK		256	/* rows between looks at cancel */
@@ -61,6 +61,7 @@ struct feedjob {
 	void			*arg;
 	char			*database;
 	int			 busy_timeout;
+	long			 cache_kib;	/* its part of cache_mb */
 	sqlite3			*db;		/* kept between jobs, or NULL */
 	pthread_t		 thread;
 	volatile int		 cancel;
@@ -205,8 +206,13 @@ job_read(struct feedjob *job, sqlite3 *db)
 	static const char *const q_version =
 	    "SELECT id, at FROM audit ORDER BY id DESC LIMIT 1";
 	sqlite3_stmt	*st;
+	char		 sql[64];
 	int		 rc;
 
+	/* Kept between jobs: its part of the budget, not SQLite's 2 MiB. */
+	(void)snprintf(sql, sizeof sql, "PRAGMA cache_size = -%ld",
+	    job->cache_kib);
+	(void)sqlite3_exec(db, sql, NULL, NULL, NULL);
 	if ((rc = sqlite3_exec(db, "BEGIN", NULL, NULL, NULL)) != SQLITE_OK)
 		return (rc);
 	if ((rc = sqlite3_prepare_v2(db, q_version, -1, &st, NULL)) !=
@@ -246,8 +252,6 @@ job_run(void *arg)
 		job->rc = SQLITE_CANTOPEN;
 	} else {
 		sqlite3_busy_timeout(job->db, job->busy_timeout);
-		/* Kept between jobs, so worth more than SQLite's 2 MiB. */
-		(void)sqlite3_exec(job->db, FEEDJOB_CACHE, NULL, NULL, NULL);
 		job->rc = job_read(job, job->db);
 		if (job->rc != SQLITE_OK && !job->cancel)
 			job->cause = xstrdup(sqlite3_errmsg(job->db));
@@ -373,6 +377,7 @@ feedjob_start(struct req *r, const struct feedjob_query *q,
 {
 	struct feedjob_pool	*pool;
 	struct feedjob		*job, **jp;
+	struct budget		 b;
 
 	if ((pool = pool_get(r->ctx)) == NULL ||
 	    pool->nwaiting >= FEEDJOB_QUEUE_MAX)
@@ -384,6 +389,8 @@ feedjob_start(struct req *r, const struct feedjob_query *q,
 	job->arg = arg;
 	job->database = xstrdup(r->ctx->cfg.database);
 	job->busy_timeout = r->ctx->cfg.busy_timeout;
+	config_budget(&r->ctx->cfg, &b);
+	job->cache_kib = b.worker_kib;
 	if (pool->nrunning < FEEDJOB_RUN_MAX) {
 		if (job_launch(pool, job) == -1) {
 			job_free(job);

@@ -16,6 +16,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <grp.h>
+#include <malloc.h>
 #include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
@@ -32,6 +33,7 @@
 #include "yiqid.h"
 
 #define DRAIN_MAX_S	5	/* at SIGTERM, finish answers this long at most */
+#define MALLOC_MMAP_MIN		(256 * 1024)	/* malloc_setup() */
 
 #ifndef SYSCONFDIR
 #define SYSCONFDIR "/etc"
@@ -101,6 +103,52 @@ on_stop(evutil_socket_t sig, short events, void *arg)
 		event_base_loopexit(ctx->base, NULL);
 }
 
+/*
+ * glibc raises its mmap threshold to the size of each large block freed,
+ * up to 32 MiB, after which a feed's or a report's buffers of megabytes
+ * come from the heap and, freed, stay there between the caches' blocks.
+ * A fixed threshold keeps every block of MALLOC_MMAP_MIN or more in its
+ * own mapping, given back to the system when freed (issue 6 target 6).
+ */
+static void
+malloc_setup(void)
+{
+	if (mallopt(M_MMAP_THRESHOLD, MALLOC_MMAP_MIN) == 0)
+		log_debug("mallopt: the mmap threshold stays glibc's");
+}
+
+/* Say how cache_mb is shared (config_budget()). */
+static void
+budget_log(const struct config *cfg)
+{
+	struct budget	b;
+
+	config_budget(cfg, &b);
+	log_info("cache_mb %d: page cache %ld KiB, feed events %ld KiB, "
+	    "%d feed workers %ld KiB each", cfg->cache_mb, b.main_kib,
+	    b.events_kib, FEED_WORKERS, b.worker_kib);
+}
+
+/*
+ * A new cache_mb: the loop's page cache is resized now (SQLite drops what
+ * is over at once); the feed workers and the rendered events take their
+ * parts at the next feed (feedjob_start(), feed_cache_setup()).
+ */
+static void
+cache_reload(struct yiqid *ctx, int cache_mb)
+{
+	struct budget	 b;
+	char		*sql;
+
+	ctx->cfg.cache_mb = cache_mb;
+	config_budget(&ctx->cfg, &b);
+	xasprintf(&sql, "PRAGMA cache_size = -%ld", b.main_kib);
+	if (db_exec(ctx, sql) != SQLITE_OK)
+		log_warnx("SIGHUP: cannot resize the page cache");
+	free(sql);
+	budget_log(&ctx->cfg);
+}
+
 static void
 on_hup(evutil_socket_t sig, short events, void *arg)
 {
@@ -133,6 +181,7 @@ on_hup(evutil_socket_t sig, short events, void *arg)
 	ctx->cfg.report_baseline_hours = cfg.report_baseline_hours;
 	ctx->cfg.report_saturated_hours = cfg.report_saturated_hours;
 	ctx->cfg.feed_cache_mb = cfg.feed_cache_mb;
+	cache_reload(ctx, cfg.cache_mb);
 	evhttp_set_max_body_size(ctx->http, cfg.max_body);
 	evhttp_set_max_headers_size(ctx->http, cfg.max_headers);
 	evhttp_set_timeout(ctx->http, cfg.timeout);
@@ -267,6 +316,7 @@ cmd_serve(struct yiqid *ctx, int demo)
 	char	*cause = NULL;
 	int	 rc = 0;
 
+	malloc_setup();
 	if ((ctx->base = event_base_new()) == NULL ||
 	    event_base_priority_init(ctx->base, DB_PRIORITIES) == -1)
 		fatalx("event_base_new");
@@ -294,6 +344,7 @@ cmd_serve(struct yiqid *ctx, int demo)
 		goto fail;
 	workflow_start(ctx);
 
+	budget_log(&ctx->cfg);
 	log_info("yiqid %s serving %s", YIQID_VERSION, ctx->cfg.database);
 	if (event_base_dispatch(ctx->base) == -1) {
 		log_warnx("event loop failed");

@@ -62,7 +62,19 @@ struct config {
 	int		 violation_window_days; /* ... within this many days */
 	int		 suspension_days; /* how long a suspension lasts */
 	int		 feed_cache_mb;	/* rendered feed events kept, MiB */
+					/* (-1: a quarter of cache_mb) */
 };
+
+/*
+ * How cache_mb is shared among the daemon's caches (config_budget()): the
+ * parts never add up to more than cache_mb.
+ */
+struct budget {
+	long		 main_kib;	/* the loop's SQLite page cache */
+	long		 events_kib;	/* rendered feed events (feedcache.c) */
+	long		 worker_kib;	/* each feed worker's page cache */
+};
+#define FEED_WORKERS		4	/* feed jobs running at once */
 
 /* One token's request bucket (ratelimit.c). */
 struct bucket {
@@ -252,6 +264,7 @@ void	 config_defaults(struct config *);
 int	 config_load(struct config *, const char *, char **);
 void	 config_free(struct config *);
 int	 config_parse_listen(const char *, char **, int *);
+void	 config_budget(const struct config *, struct budget *);
 
 /* timeutil.c */
 int	 time_parse(const char *, time_t *);

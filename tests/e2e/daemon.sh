@@ -38,12 +38,21 @@ for f in "$CONF"/bad-*.conf; do
 		not_ok "$name: exit $rc, $(cat "$T/err")"
 	fi
 done
+# The budget: the line named is where the pair stopped fitting.
+"$YIQID" -f -c "$CONF/bad-budget.conf" -d "$DB" > /dev/null 2> "$T/err"
+check "feed_cache_mb over half of cache_mb: cache_mb's later line named" \
+    grep -q "bad-budget.conf:4: feed_cache_mb (20) must be at most half of cache_mb (32)" "$T/err"
+"$YIQID" -f -c "$CONF/bad-budget-default.conf" -d "$DB" > /dev/null 2> "$T/err"
+check "feed_cache_mb over half of the default cache_mb: its line named" \
+    grep -q "bad-budget-default.conf:4: feed_cache_mb (33) .* cache_mb (64)" "$T/err"
 "$YIQID" -f -c "$T/missing.conf" -d "$DB" > /dev/null 2>&1
 is "a missing config file exits 1" "$?" 1
 
 cp "$CONF/good.conf" "$T/yiqid.conf"
 start_daemon -c "$T/yiqid.conf" || { not_ok "yiqid starts"; done_testing; }
 ok "yiqid starts with a good configuration"
+check "cache_mb 16 shared: 4 MiB page cache, feed_cache_mb's 8, 1 MiB per feed worker" \
+    grep -q "cache_mb 16: page cache 4096 KiB, feed events 8192 KiB, 4 feed workers 1024 KiB each" "$T/yiqid.log.new"
 STATUS=$(curl -s -o "$T/body" -w '%{http_code}' "$SERVER/api/v1/health")
 is "health answers without a token" "$STATUS" 200
 is "health gives the status" "$(jq -r .status "$T/body")" ok
@@ -60,10 +69,12 @@ STATUS=$(curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $ADMIN
     --data-binary @"$T/big" "$SERVER/api/v1/reservations")
 is "max_body from the file (64k) is enforced" "$STATUS" 413
 
-printf '[yiqid]\nlog_level = debug\nmax_body = 128k\n' > "$T/yiqid.conf"
+printf '[yiqid]\nlog_level = debug\nmax_body = 128k\ncache_mb = 8\n' > "$T/yiqid.conf"
 kill -HUP "$DPID"
 sleep 0.3
 check "SIGHUP re-reads the configuration" grep -q 're-read' "$T/yiqid.log.new"
+check "SIGHUP shares the new cache_mb (3/8 to events, 1/4 to workers)" \
+    grep -q "cache_mb 8: page cache 3072 KiB, feed events 3072 KiB, 4 feed workers 512 KiB each" "$T/yiqid.log.new"
 STATUS=$(curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $ADMIN_TOKEN" \
     --data-binary @"$T/big" "$SERVER/api/v1/reservations")
 is "after SIGHUP the new max_body (128k) holds" "$STATUS" 400
@@ -71,6 +82,12 @@ printf 'nonsense\n' > "$T/yiqid.conf"
 kill -HUP "$DPID"
 sleep 0.3
 check "a bad file on SIGHUP keeps the running configuration" grep -q 'keeping the running' "$T/yiqid.log.new"
+printf '[yiqid]\ncache_mb = 8\nfeed_cache_mb = 5\n' > "$T/yiqid.conf"
+kill -HUP "$DPID"
+sleep 0.3
+check "a budget that does not fit on SIGHUP is refused with file:line" \
+    grep -q "yiqid.conf:3: feed_cache_mb (5) must be at most half of cache_mb (8); keeping the running" "$T/yiqid.log.new"
+check "... and the running split stays" sh -c "! grep -q 'cache_mb 8: page cache 1024 KiB' '$T/yiqid.log.new'"
 STATUS=$(curl -s -o /dev/null -w '%{http_code}' "$SERVER/api/v1/health")
 is "still serving after a bad SIGHUP" "$STATUS" 200
 check "SIGTERM stops yiqid with status 0" stop_daemon
