@@ -23,9 +23,10 @@
  *    instrument's advance window as of when it was computed (the free list
  *    ends at min(to, now + window), and now only grows).
  *
- * AVCACHE_SLOTS slots, direct-mapped by a hash of the key; answers longer
- * than AVCACHE_MAX_TEXT are not kept, so the cache holds at most
- * AVCACHE_SLOTS * AVCACHE_MAX_TEXT bytes of text (4 MiB).
+ * AVCACHE_SLOTS slots, direct-mapped by a hash of the key; an answer is
+ * kept only if it is at most its slot's share of the budget (a sixteenth
+ * of cache_mb, config_budget(): 16 KiB a slot at the default 64 MiB) and
+ * AVCACHE_MAX_TEXT, so the text kept stays within that part.
  */
 
 #include "config.h"
@@ -117,10 +118,13 @@ avcache_put(struct yiqid *ctx, const char *code, time_t from, time_t to,
     const char *text, size_t len)
 {
 	struct avslot	*s;
+	struct budget	 b;
 
+	config_budget(&ctx->cfg, &b);
 	if (ctx->txn_depth != 0 || ctx->group_open ||
 	    !sqlite3_get_autocommit(ctx->db) || version == -1 ||
-	    now > from || to > now + window || len > AVCACHE_MAX_TEXT)
+	    now > from || to > now + window || len > AVCACHE_MAX_TEXT ||
+	    len > (size_t)b.avail_kib * 1024 / AVCACHE_SLOTS)
 		return;
 	s = slot_of(ctx, code, from, to, user);
 	free(s->code);

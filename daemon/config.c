@@ -123,8 +123,9 @@ config_defaults(struct config *cfg)
  * caches (split evenly among FEED_WORKERS connections), feed_cache_mb or
  * else three eighths to rendered feed events (a member's and an admin's
  * variant of a 10,000-event site feed and the whole feed: ~20 MiB of the
- * default 64), the rest (at least a quarter, config_load() checks) to the
- * loop's page cache.
+ * default 64), a sixteenth to kept availability answers (availcache.c),
+ * the rest (at least three sixteenths, config_load() checks that
+ * feed_cache_mb is at most half) to the loop's page cache.
  */
 void
 config_budget(const struct config *cfg, struct budget *b)
@@ -136,7 +137,9 @@ config_budget(const struct config *cfg, struct budget *b)
 		b->events_kib = (long)cfg->feed_cache_mb * 1024;
 	else
 		b->events_kib = total * 3 / 8;
-	b->main_kib = total - b->events_kib - b->worker_kib * FEED_WORKERS;
+	b->avail_kib = total / 16;
+	b->main_kib = total - b->events_kib - b->worker_kib * FEED_WORKERS -
+	    b->avail_kib;
 }
 
 /* Free what the configuration owns. */

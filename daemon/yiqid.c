@@ -125,8 +125,9 @@ budget_log(const struct config *cfg)
 
 	config_budget(cfg, &b);
 	log_info("cache_mb %d: page cache %ld KiB, feed events %ld KiB, "
-	    "%d feed workers %ld KiB each", cfg->cache_mb, b.main_kib,
-	    b.events_kib, FEED_WORKERS, b.worker_kib);
+	    "%d feed workers %ld KiB each, availability answers %ld KiB",
+	    cfg->cache_mb, b.main_kib, b.events_kib, FEED_WORKERS, b.worker_kib,
+	    b.avail_kib);
 }
 
 /*

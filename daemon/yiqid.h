@@ -73,6 +73,7 @@ struct budget {
 	long		 main_kib;	/* the loop's SQLite page cache */
 	long		 events_kib;	/* rendered feed events (feedcache.c) */
 	long		 worker_kib;	/* each feed worker's page cache */
+	long		 avail_kib;	/* kept availability answers */
 };
 #define FEED_WORKERS		4	/* feed jobs running at once */
 

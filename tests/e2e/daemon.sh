@@ -51,8 +51,8 @@ is "a missing config file exits 1" "$?" 1
 cp "$CONF/good.conf" "$T/yiqid.conf"
 start_daemon -c "$T/yiqid.conf" || { not_ok "yiqid starts"; done_testing; }
 ok "yiqid starts with a good configuration"
-check "cache_mb 16 shared: 4 MiB page cache, feed_cache_mb's 8, 1 MiB per feed worker" \
-    grep -q "cache_mb 16: page cache 4096 KiB, feed events 8192 KiB, 4 feed workers 1024 KiB each" "$T/yiqid.log.new"
+check "cache_mb 16 shared: 3 MiB page cache, feed_cache_mb's 8, 1 MiB per feed worker, 1 MiB of availability" \
+    grep -q "cache_mb 16: page cache 3072 KiB, feed events 8192 KiB, 4 feed workers 1024 KiB each, availability answers 1024 KiB" "$T/yiqid.log.new"
 STATUS=$(curl -s -o "$T/body" -w '%{http_code}' "$SERVER/api/v1/health")
 is "health answers without a token" "$STATUS" 200
 is "health gives the status" "$(jq -r .status "$T/body")" ok
@@ -73,8 +73,8 @@ printf '[yiqid]\nlog_level = debug\nmax_body = 128k\ncache_mb = 8\n' > "$T/yiqid
 kill -HUP "$DPID"
 sleep 0.3
 check "SIGHUP re-reads the configuration" grep -q 're-read' "$T/yiqid.log.new"
-check "SIGHUP shares the new cache_mb (3/8 to events, 1/4 to workers)" \
-    grep -q "cache_mb 8: page cache 3072 KiB, feed events 3072 KiB, 4 feed workers 512 KiB each" "$T/yiqid.log.new"
+check "SIGHUP shares the new cache_mb (3/8 to events, 1/4 to workers, 1/16 to availability)" \
+    grep -q "cache_mb 8: page cache 2560 KiB, feed events 3072 KiB, 4 feed workers 512 KiB each, availability answers 512 KiB" "$T/yiqid.log.new"
 STATUS=$(curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $ADMIN_TOKEN" \
     --data-binary @"$T/big" "$SERVER/api/v1/reservations")
 is "after SIGHUP the new max_body (128k) holds" "$STATUS" 400
