@@ -302,6 +302,33 @@ avail_free(struct avail *a)
 }
 
 /*
+ * Answer from the kept answers (availcache.c) if this request's is there
+ * and still right; returns 1 if it answered.  Only requests that give
+ * both from and to, well formed, are looked up (the others go the whole
+ * way, which also words their errors); a kept answer was computed for
+ * this very code, so the instrument existed then and, nothing having
+ * changed since, exists now: it need not be loaded again.
+ */
+static int
+avail_kept(struct req *r, time_t now)
+{
+	const char	*fs = req_query(r, "from"), *ts = req_query(r, "to");
+	const char	*kept;
+	time_t		 from, to;
+	size_t		 len;
+
+	if (fs == NULL || ts == NULL || time_parse(fs, &from) == -1 ||
+	    time_parse(ts, &to) == -1 || to <= from)
+		return (0);
+	if ((kept = avcache_get(r->ctx, r->args[0], from, to, r->user != NULL ?
+	    r->user->id : 0, now, &len)) == NULL)
+		return (0);
+	log_debug("availability of %s: the kept answer", r->args[0]);
+	api_reply_data(r, 200, "application/json; charset=utf-8", kept, len);
+	return (1);
+}
+
+/*
  * The answer, byte for byte what jansson made of {"instrument", "status",
  * "timezone", "from", "to", "busy", "free"} (tests/unit/jsonbuf-t.c).
  * One query each for reservations and blackouts serves both lists.
@@ -311,13 +338,13 @@ api_availability_one(struct req *r)
 {
 	struct instrument	 in;
 	struct avail		 a;
-	const char		*kept;
-	size_t			 len;
 	time_t			 now = db_now(r->ctx);
 	int64_t			 uid = r->user != NULL ? r->user->id : 0;
 	int64_t			 changes, version;
 	int			 rc;
 
+	if (avail_kept(r, now))
+		return;
 	if (instrument_load(r->ctx, r->args[0], 0, &in) == -1) {
 		api_error(r, 404, "not_found", "no instrument %s", r->args[0]);
 		return;
@@ -328,13 +355,6 @@ api_availability_one(struct req *r)
 	a.wide = -1;
 	if (q_period(r, AVAIL_DEFAULT_DAYS, &a.from, &a.to) == -1)
 		goto out;
-	if ((kept = avcache_get(r->ctx, r->args[0], a.from, a.to, uid, now,
-	    &len)) != NULL) {
-		log_debug("availability of %s: the kept answer", in.code);
-		api_reply_data(r, 200, "application/json; charset=utf-8", kept,
-		    len);
-		goto out;
-	}
 	avcache_mark(r->ctx, &changes, &version);
 	JB_LIT(&a.jb, "{\"instrument\":");
 	jb_str(&a.jb, in.code);
