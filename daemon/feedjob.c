@@ -19,7 +19,9 @@
  * FEEDJOB_QUEUE_MAX more wait in order for a free place, and past that
  * feedjob_start() refuses (the caller answers 503 with Retry-After).  At
  * shutdown feedjobs_stop() cancels and joins what runs and calls every
- * job's done function with FEEDJOB_CANCELLED.
+ * job's done function with FEEDJOB_CANCELLED.  The tests may set
+ * YIQID_FEEDJOB_HOLD_MS to make every job wait that long before its
+ * query, so that the queue surely fills.
  */
 
 #include "config.h"
@@ -33,6 +35,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <event2/event.h>
@@ -62,6 +65,7 @@ struct feedjob {
 	char			*database;
 	int			 busy_timeout;
 	long			 cache_kib;	/* its part of cache_mb */
+	long			 hold_ms;	/* tests: wait this long first */
 	sqlite3			*db;		/* kept between jobs, or NULL */
 	pthread_t		 thread;
 	volatile int		 cancel;
@@ -95,6 +99,7 @@ struct feedjob_pool {
 	 */
 	sqlite3			*idle[FEEDJOB_RUN_MAX];
 	int			 nidle;
+	long			 hold_ms;	/* tests: each job waits first */
 };
 
 static void
@@ -237,11 +242,17 @@ static void *
 job_run(void *arg)
 {
 	struct feedjob	*job = arg;
+	struct timespec	 ts;
 
 	job->rc = SQLITE_ERROR;
 	/* Below the loop's priority, as reports (Linux nices threads). */
 	(void)setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid),
 	    FEEDJOB_NICE);
+	if (job->hold_ms > 0) {
+		ts.tv_sec = job->hold_ms / 1000;
+		ts.tv_nsec = (job->hold_ms % 1000) * 1000000L;
+		nanosleep(&ts, NULL);
+	}
 	if (job->db == NULL && sqlite3_open_v2(job->database, &job->db,
 	    SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
 		xasprintf(&job->cause, "opening %s read-only: %s",
@@ -349,10 +360,16 @@ static struct feedjob_pool *
 pool_get(struct yiqid *ctx)
 {
 	struct feedjob_pool	*pool;
+	const char		*s;
+	long			 ms;
 
 	if (ctx->feedjobs != NULL)
 		return (ctx->feedjobs);
 	pool = xcalloc(1, sizeof *pool);
+	if ((s = getenv("YIQID_FEEDJOB_HOLD_MS")) != NULL) {
+		ms = strtol(s, NULL, 10);
+		pool->hold_ms = ms > 0 && ms <= 10000 ? ms : 0;
+	}
 	if (pipe2(pool->fds, O_CLOEXEC | O_NONBLOCK) == -1) {
 		log_warn("feed pipe");
 		free(pool);
@@ -389,6 +406,7 @@ feedjob_start(struct req *r, const struct feedjob_query *q,
 	job->arg = arg;
 	job->database = xstrdup(r->ctx->cfg.database);
 	job->busy_timeout = r->ctx->cfg.busy_timeout;
+	job->hold_ms = pool->hold_ms;
 	config_budget(&r->ctx->cfg, &b);
 	job->cache_kib = b.worker_kib;
 	if (pool->nrunning < FEEDJOB_RUN_MAX) {
