@@ -113,8 +113,9 @@ job_free(struct feedjob *job)
 	free(job);
 }
 
+/* Make room for n more bytes in the job's buffer. */
 static void
-buf_add(struct feedjob *job, const void *p, size_t n)
+buf_room(struct feedjob *job, size_t n)
 {
 	if (job->len + n > job->size) {
 		job->size = job->size == 0 ? 1 << 20 : job->size;
@@ -122,51 +123,70 @@ buf_add(struct feedjob *job, const void *p, size_t n)
 			job->size *= 2;
 		job->buf = xreallocarray(job->buf, 1, job->size);
 	}
-	memcpy(job->buf + job->len, p, n);
-	job->len += n;
 }
 
 /*
  * Copy the current row of st: per column its type, then an int64, or
  * the text's length (an int), its bytes and a NUL; nothing for NULL.
+ * The row's size is summed first and its room made once: the copy is
+ * half of a feed job's time, most of it in per-field calls before.
  */
 static void
 row_copy(struct feedjob *job, sqlite3_stmt *st)
 {
 	struct feedjob_row	*row;
+	const unsigned char	*text[FEEDJOB_COLS];
+	unsigned char		 type[FEEDJOB_COLS], *p;
 	int64_t			 v;
-	unsigned char		 type;
-	int			 i, n = sqlite3_column_count(st), len;
+	size_t			 need = 0;
+	int			 i, n = sqlite3_column_count(st), len[FEEDJOB_COLS];
 
+	if (n > FEEDJOB_COLS)
+		n = FEEDJOB_COLS;
 	if (job->nrows == job->nalloc) {
 		job->nalloc = job->nalloc == 0 ? 1024 : job->nalloc * 2;
 		job->rows = xreallocarray(job->rows, job->nalloc,
 		    sizeof *job->rows);
 	}
+	for (i = 0; i < n; i++) {
+		type[i] = (unsigned char)sqlite3_column_type(st, i);
+		if (type[i] == SQLITE_NULL)
+			need += 1;
+		else if (type[i] == SQLITE_INTEGER)
+			need += 1 + sizeof v;
+		else {
+			/* Text, and anything else as text (as rendered). */
+			text[i] = sqlite3_column_text(st, i);
+			len[i] = sqlite3_column_bytes(st, i);
+			need += 1 + sizeof len[i] + (size_t)len[i] + 1;
+		}
+	}
+	buf_room(job, need);
 	row = &job->rows[job->nrows++];
 	memset(row, 0, sizeof *row);
 	row->off = job->len;
-	for (i = 0; i < n && i < FEEDJOB_COLS; i++) {
-		row->col[i] = (uint32_t)(job->len - row->off);
-		type = (unsigned char)sqlite3_column_type(st, i);
-		buf_add(job, &type, 1);
-		switch (type) {
-		case SQLITE_NULL:
-			break;
-		case SQLITE_INTEGER:
+	p = (unsigned char *)job->buf + job->len;
+	for (i = 0; i < n; i++) {
+		row->col[i] = (uint32_t)(p - ((unsigned char *)job->buf +
+		    row->off));
+		*p++ = type[i];
+		if (type[i] == SQLITE_NULL)
+			continue;
+		if (type[i] == SQLITE_INTEGER) {
 			v = sqlite3_column_int64(st, i);
-			buf_add(job, &v, sizeof v);
-			break;
-		default:
-			/* Text, and anything else as text (as rendered). */
-			len = sqlite3_column_bytes(st, i);
-			buf_add(job, &len, sizeof len);
-			buf_add(job, sqlite3_column_text(st, i), (size_t)len);
-			buf_add(job, "", 1);
-			break;
+			memcpy(p, &v, sizeof v);
+			p += sizeof v;
+			continue;
 		}
+		memcpy(p, &len[i], sizeof len[i]);
+		p += sizeof len[i];
+		if (len[i] > 0)
+			memcpy(p, text[i], (size_t)len[i]);
+		p += len[i];
+		*p++ = '\0';
 	}
-	row->len = job->len - row->off;
+	job->len += need;
+	row->len = need;
 }
 
 /* Run one of the job's statements, copying its rows; SQLite code. */
