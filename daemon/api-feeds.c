@@ -950,20 +950,30 @@ out:
 	return (rc);
 }
 
+/* A reply has written (or dropped) a feed's text: give its reference back. */
+static void
+feed_sent(const void *data, size_t len, void *arg)
+{
+	fctext_unref(arg);
+}
+
 /* Send a feed's text: the body, or for HEAD its length only. */
 static void
-feed_send(struct req *r, const char *text, size_t len)
+feed_send(struct req *r, struct fc_text *t)
 {
 	char	clen[32];
 
 	if (r->method == EVHTTP_REQ_HEAD) {
 		/* evhttp would send the body: send its length only. */
-		snprintf(clen, sizeof clen, "%zu", len);
+		snprintf(clen, sizeof clen, "%zu", t->len);
 		evhttp_add_header(evhttp_request_get_output_headers(r->ev),
 		    "Content-Length", clen);
 		api_reply_data(r, 200, FEED_CTYPE, NULL, 0);
-	} else
-		api_reply_data(r, 200, FEED_CTYPE, text, len);
+	} else {
+		fctext_ref(t);	/* the reply's, until it is written */
+		api_reply_shared(r, 200, FEED_CTYPE, t->text, t->len,
+		    feed_sent, t);
+	}
 }
 
 /*
@@ -1018,6 +1028,7 @@ feed_answer(struct req *r, struct feed *f, struct feedjob *job)
 {
 	struct yiqid	*ctx = r->ctx;
 	struct timespec	 t0;
+	struct fc_text	*t;
 	char		*text;
 	size_t		 len;
 	int		 rc;
@@ -1030,16 +1041,16 @@ feed_answer(struct req *r, struct feed *f, struct feedjob *job)
 		free(text);
 		return;
 	}
+	t = fctext_new(text, len);
 	feed_headers(r, f);
-	feed_send(r, text, len);
+	feed_send(r, t);
 	/*
 	 * Keep it under its ETag, but not while a group transaction is open:
 	 * what the loop reads (blackouts, free/busy) may not be committed.
 	 */
 	if (ctx->feeds != NULL && !ctx->group_open && ctx->txn_depth == 0)
-		feedcache_feed_put(ctx->feeds, f->etag, text, len);
-	else
-		free(text);
+		feedcache_feed_put(ctx->feeds, f->etag, t);
+	fctext_unref(t);
 }
 
 static void
@@ -1103,8 +1114,7 @@ feed_serve(struct req *r, enum feed_kind kind)
 	struct yiqid		*ctx = r->ctx;
 	struct feed		*f;
 	struct feedjob_query	 q;
-	const char		*kept;
-	size_t			 len;
+	struct fc_text		*kept;
 	int			 rc;
 
 	f = xcalloc(1, sizeof *f);
@@ -1131,9 +1141,9 @@ feed_serve(struct req *r, enum feed_kind kind)
 	}
 	feed_cache_setup(ctx);
 	if (ctx->feeds != NULL &&
-	    (kept = feedcache_feed_get(ctx->feeds, f->etag, &len)) != NULL) {
+	    (kept = feedcache_feed_get(ctx->feeds, f->etag)) != NULL) {
 		feed_headers(r, f);
-		feed_send(r, kept, len);
+		feed_send(r, kept);
 		goto out;
 	}
 	if (kind == FEED_FREEBUSY) {

@@ -50,8 +50,7 @@ TAILQ_HEAD(fc_lru, fc_entry);
 /* One whole feed under its ETag. */
 struct fc_feed {
 	char		*etag;
-	char		*text;
-	size_t		 len;
+	struct fc_text	*text;		/* one reference */
 	size_t		 size;
 };
 
@@ -128,7 +127,7 @@ fc_feed_drop(struct feedcache *fc, size_t i)
 	fc->used -= f->size;
 	fc->feeds_used -= f->size;
 	free(f->etag);
-	free(f->text);
+	fctext_unref(f->text);
 	memmove(f, f + 1, (FC_FEEDS - 1 - i) * sizeof *f);
 	memset(&fc->feeds[FC_FEEDS - 1], 0, sizeof *f);
 }
@@ -266,35 +265,65 @@ feedcache_hold(struct feedcache *fc, int hold)
 	fc_trim(fc);
 }
 
-/* The whole feed kept under this ETag, or NULL. */
-const char *
-feedcache_feed_get(struct feedcache *fc, const char *etag, size_t *len)
+/*
+ * A feed's text, shared by the cache and the replies sending it (by
+ * reference, not copied into each reply's buffer: 4-5 MB for a site
+ * feed).  Loop thread only.  fctext_new() takes text over, with one
+ * reference for the caller.
+ */
+struct fc_text *
+fctext_new(char *text, size_t len)
+{
+	struct fc_text	*t = xmalloc(sizeof *t);
+
+	t->refs = 1;
+	t->text = text;
+	t->len = len;
+	return (t);
+}
+
+/* Take one more reference to t. */
+void
+fctext_ref(struct fc_text *t)
+{
+	t->refs++;
+}
+
+/* Give one reference back; the last frees t. */
+void
+fctext_unref(struct fc_text *t)
+{
+	if (t == NULL || --t->refs > 0)
+		return;
+	free(t->text);
+	free(t);
+}
+
+/* The whole feed kept under this ETag (the cache's reference), or NULL. */
+struct fc_text *
+feedcache_feed_get(struct feedcache *fc, const char *etag)
 {
 	size_t	i;
 
 	for (i = 0; i < FC_FEEDS && fc->feeds[i].etag != NULL; i++) {
-		if (strcmp(fc->feeds[i].etag, etag) == 0) {
-			*len = fc->feeds[i].len;
+		if (strcmp(fc->feeds[i].etag, etag) == 0)
 			return (fc->feeds[i].text);
-		}
 	}
 	return (NULL);
 }
 
 /*
- * Keep a whole feed (text is taken over and freed here) under its ETag,
- * if it fits in a quarter of the limit with the others.
+ * Keep a whole feed under its ETag (taking a reference of its own to
+ * text), if it fits in a quarter of the limit with the others.
  */
 void
-feedcache_feed_put(struct feedcache *fc, const char *etag, char *text,
-    size_t len)
+feedcache_feed_put(struct feedcache *fc, const char *etag,
+    struct fc_text *text)
 {
-	size_t	size = len + strlen(etag) + 1 + sizeof fc->feeds[0], n;
+	size_t	size = text->len + strlen(etag) + 1 + sizeof fc->feeds[0], n;
 
-	if (size > fc->limit / 4) {
-		free(text);
+	if (size > fc->limit / 4)
 		return;
-	}
 	for (;;) {
 		for (n = 0; n < FC_FEEDS && fc->feeds[n].etag != NULL; n++)
 			continue;
@@ -306,8 +335,8 @@ feedcache_feed_put(struct feedcache *fc, const char *etag, char *text,
 	memmove(&fc->feeds[1], &fc->feeds[0], (FC_FEEDS - 1) *
 	    sizeof fc->feeds[0]);
 	fc->feeds[0].etag = xstrdup(etag);
+	fctext_ref(text);
 	fc->feeds[0].text = text;
-	fc->feeds[0].len = len;
 	fc->feeds[0].size = size;
 	fc->used += size;
 	fc->feeds_used += size;

@@ -504,21 +504,36 @@ http_draining(struct yiqid *ctx)
 	    ctx->group_open || feedjobs_busy(ctx) || reports_busy(ctx));
 }
 
+/*
+ * Reply with data: copied, or with cleanup set, sent by reference (data
+ * must live until cleanup(data, len, arg) is called, which may be at
+ * once).
+ */
 static void
-reply_buffer(struct req *r, int status, const char *ctype, const char *data,
-    size_t len)
+reply_buffer_ref(struct req *r, int status, const char *ctype,
+    const char *data, size_t len, void (*cleanup)(const void *, size_t,
+    void *), void *arg)
 {
 	struct evbuffer	*buf;
 
 	if (r->replied) {
 		log_warnx("%s: second reply to %s suppressed", __func__, r->path);
+		if (cleanup != NULL)
+			cleanup(data, len, arg);
 		return;
 	}
 	r->replied = 1;
 	r->status = status;
 	if ((buf = evbuffer_new()) == NULL)
 		fatalx("evbuffer_new");
-	if (len > 0)
+	if (cleanup != NULL) {
+		if (len == 0 || evbuffer_add_reference(buf, data, len, cleanup,
+		    arg) == -1) {
+			if (len > 0)
+				evbuffer_add(buf, data, len);
+			cleanup(data, len, arg);
+		}
+	} else if (len > 0)
 		evbuffer_add(buf, data, len);
 	if (r->ctx->group_open) {
 		/* Held until the group's COMMIT: see http_group_done(). */
@@ -530,6 +545,25 @@ reply_buffer(struct req *r, int status, const char *ctype, const char *data,
 	}
 	reply_send(r, status, ctype, buf);
 	evbuffer_free(buf);
+}
+
+static void
+reply_buffer(struct req *r, int status, const char *ctype, const char *data,
+    size_t len)
+{
+	reply_buffer_ref(r, status, ctype, data, len, NULL, NULL);
+}
+
+/*
+ * Reply with data of content type ctype, sent by reference: cleanup(data,
+ * len, arg) is called once it is written (or not needed).
+ */
+void
+api_reply_shared(struct req *r, int status, const char *ctype,
+    const char *data, size_t len, void (*cleanup)(const void *, size_t,
+    void *), void *arg)
+{
+	reply_buffer_ref(r, status, ctype, data, len, cleanup, arg);
 }
 
 /*

@@ -363,6 +363,8 @@ void	 api_error_json(struct req *, int, const char *, json_t *, const char *,
 	    ...) __attribute__((format(printf, 5, 6)));
 void	 api_db_error(struct req *, int);
 void	 api_reply_data(struct req *, int, const char *, const char *, size_t);
+void	 api_reply_shared(struct req *, int, const char *, const char *, size_t,
+	    void (*)(const void *, size_t, void *), void *);
 const char *req_query(struct req *, const char *);
 void	 api_reply_text(struct req *, int, const char *, const char *, size_t);
 void	 req_finish(struct req *);
@@ -630,8 +632,16 @@ const char *feedcache_get(struct feedcache *, int64_t, int, const void *,
 const char *feedcache_put(struct feedcache *, int64_t, int, const void *,
 	    size_t, const char *, size_t);
 void	 feedcache_hold(struct feedcache *, int);
-const char *feedcache_feed_get(struct feedcache *, const char *, size_t *);
-void	 feedcache_feed_put(struct feedcache *, const char *, char *, size_t);
+struct fc_text {
+	int	 refs;
+	char	*text;
+	size_t	 len;
+};
+struct fc_text *fctext_new(char *, size_t);
+void	 fctext_ref(struct fc_text *);
+void	 fctext_unref(struct fc_text *);
+struct fc_text *feedcache_feed_get(struct feedcache *, const char *);
+void	 feedcache_feed_put(struct feedcache *, const char *, struct fc_text *);
 void	 feedcache_stats(struct feedcache *, size_t *, size_t *, size_t *);
 
 /* feedjob.c */
