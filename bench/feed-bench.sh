@@ -48,8 +48,7 @@ DB=$T/full.db
 ADMIN=$("$YIQID" init -d "$DB" 2>/dev/null)
 [ -n "$ADMIN" ] || fail "yiqid init failed"
 echo "seeding $N bookings on $M instruments ..."
-PER=$(( (N + M - 1) / M ))
-S0=$(( NOW - PER * 4 / 5 * 21600 ))
+S0=$(seed_s0)
 sqlite3 "$DB" >/dev/null <<SQL
 PRAGMA journal_mode = WAL;
 BEGIN;
@@ -68,19 +67,7 @@ INSERT INTO instruments (id, code, name, category, site_id, owner_id,
 INSERT INTO users (login, name, institute_id, created)
   SELECT 'u' || id, 'User ' || id, id, 0 FROM institutes
   WHERE code LIKE 'INST-%';
-WITH RECURSIVE k(x) AS (SELECT 0 UNION ALL SELECT x + 1 FROM k WHERE x < $N - 1)
-INSERT INTO reservations (uid, instrument_id, user_id, institute_id, start,
-  "end", status, purpose, created, updated, checked_in, checked_out, created_by)
-  SELECT 'b' || x || '@bench', 1 + x % $M, 2 + x % 20, 2 + x % 20,
-    $S0 + (x / $M) * 21600, $S0 + (x / $M) * 21600 + 7200,
-    CASE WHEN $S0 + (x / $M) * 21600 >= $NOW THEN 'confirmed'
-      WHEN x % 10 = 0 THEN 'cancelled' ELSE 'completed' END,
-    'seeded booking ' || x, $S0, $S0,
-    CASE WHEN $S0 + (x / $M) * 21600 < $NOW AND x % 10 > 0
-      THEN $S0 + (x / $M) * 21600 END,
-    CASE WHEN $S0 + (x / $M) * 21600 < $NOW AND x % 10 > 0
-      THEN $S0 + (x / $M) * 21600 + 7200 END,
-    2 + x % 20 FROM k;
+$(bookings_sql)
 COMMIT;
 PRAGMA wal_checkpoint(TRUNCATE);
 SQL

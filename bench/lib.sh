@@ -78,6 +78,29 @@ book() {	# OUT BASE: wrk the booking load
 	[ -z "$(non2xx "$T/$1")" ] || echo "  warning: $(non2xx "$T/$1") bookings not 201" >&2
 }
 
+# bookings_sql: the INSERT of N seeded bookings on instruments 1..M (per
+# instrument bookings of 2 h every 6 h from S0; 80 % in the past,
+# completed or cancelled, the rest confirmed and in the future), for
+# seed() and feed-bench.sh.  The caller sets NOW and S0 (seed_s0).
+seed_s0() { echo $(( NOW - ((N + M - 1) / M) * 4 / 5 * 21600 )); }
+bookings_sql() {
+	cat <<SQL
+WITH RECURSIVE k(x) AS (SELECT 0 UNION ALL SELECT x + 1 FROM k WHERE x < $N - 1)
+INSERT INTO reservations (uid, instrument_id, user_id, institute_id, start,
+  "end", status, purpose, created, updated, checked_in, checked_out, created_by)
+  SELECT 'b' || x || '@bench', 1 + x % $M, 2 + x % 20, 2 + x % 20,
+    $S0 + (x / $M) * 21600, $S0 + (x / $M) * 21600 + 7200,
+    CASE WHEN $S0 + (x / $M) * 21600 >= $NOW THEN 'confirmed'
+      WHEN x % 10 = 0 THEN 'cancelled' ELSE 'completed' END,
+    'seeded booking ' || x, $S0, $S0,
+    CASE WHEN $S0 + (x / $M) * 21600 < $NOW AND x % 10 > 0
+      THEN $S0 + (x / $M) * 21600 END,
+    CASE WHEN $S0 + (x / $M) * 21600 < $NOW AND x % 10 > 0
+      THEN $S0 + (x / $M) * 21600 + 7200 END,
+    2 + x % 20 FROM k;
+SQL
+}
+
 # seed: the empty database $DB0 (instruments, institutes, the member
 # "bench" whose token is $MEMBER, the admin's token $ADMIN) and $DB1, the
 # same with N existing bookings.  Sets NOW (today 00:00 UTC).
@@ -116,29 +139,10 @@ SQL
 	echo "seeding $N existing bookings ..."
 	DB1=$T/full.db
 	sqlite3 "$DB0" "VACUUM INTO '$DB1'"
-	# Per instrument N/M bookings of 2 h every 6 h; 80 % are in the past
-	# (completed or cancelled), the rest confirmed and in the future.
-	PER=$(( (N + M - 1) / M ))
-	S0=$(( NOW - PER * 4 / 5 * 21600 ))
+	S0=$(seed_s0)
 	t0=$(date +%s.%N)
-	sqlite3 "$DB1" >/dev/null <<SQL
-PRAGMA journal_mode = WAL;
-BEGIN;
-WITH RECURSIVE k(x) AS (SELECT 0 UNION ALL SELECT x + 1 FROM k WHERE x < $N - 1)
-INSERT INTO reservations (uid, instrument_id, user_id, institute_id, start,
-  "end", status, purpose, created, updated, checked_in, checked_out, created_by)
-  SELECT 'b' || x || '@bench', 1 + x % $M, 2 + x % 20, 2 + x % 20,
-    $S0 + (x / $M) * 21600, $S0 + (x / $M) * 21600 + 7200,
-    CASE WHEN $S0 + (x / $M) * 21600 >= $NOW THEN 'confirmed'
-      WHEN x % 10 = 0 THEN 'cancelled' ELSE 'completed' END,
-    'seeded', 0, 0,
-    CASE WHEN $S0 + (x / $M) * 21600 < $NOW AND x % 10 > 0
-      THEN $S0 + (x / $M) * 21600 END,
-    CASE WHEN $S0 + (x / $M) * 21600 < $NOW AND x % 10 > 0
-      THEN $S0 + (x / $M) * 21600 + 7200 END,
-    2 + x % 20 FROM k;
-COMMIT;
-PRAGMA wal_checkpoint(TRUNCATE);
-SQL
+	{ echo "PRAGMA journal_mode = WAL; BEGIN;"; bookings_sql
+	  echo "COMMIT; PRAGMA wal_checkpoint(TRUNCATE);"; } |
+	    sqlite3 "$DB1" >/dev/null
 	echo "  $(sqlite3 "$DB1" 'SELECT count(*) FROM reservations') bookings in $(echo "$(date +%s.%N) - $t0" | bc 2>/dev/null || echo '?') s"
 }

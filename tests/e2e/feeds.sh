@@ -286,21 +286,8 @@ TOKEN=$LI_TOKEN api DELETE /api/v1/users/wang/feed-token
 is "another member cannot revoke it: 403" "$STATUS" 403
 
 # The client: feed-url and export, with li's API token.
-Y=$YIQI
-y() {
-	want=$1
-	desc=$2
-	shift 2
-	"$Y" --token "$LI_TOKEN" "$@" > "$T/out" 2> "$T/err"
-	rc=$?
-	if [ "$rc" = "$want" ]; then
-		ok "$desc (exit $want)"
-	else
-		not_ok "$desc: exit $rc, want $want"
-		diag "stdout: $(head -c 400 "$T/out")"
-		diag "stderr: $(cat "$T/err")"
-	fi
-}
+# (lib.sh's y() runs the client; li's token for all that follows)
+export YIQI_TOKEN=$LI_TOKEN
 y 2 "feed-url needs one scope" feed-url
 y 2 "feed-url takes only one scope" feed-url --mine --site HC-HTZ
 y 2 "--freebusy goes with --instrument" feed-url --site HC-HTZ --freebusy
