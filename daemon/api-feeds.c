@@ -63,6 +63,7 @@
 #define FEED_RETRY_AFTER	"5"	/* seconds, when too many are built */
 
 #define FEED_SEES_MEMO		256	/* instruments remembered per feed */
+#define FEED_SLICE_RENDERS	128	/* events rendered per slice: ~3 ms */
 
 /* Variants of a cached event: what the viewer may see of it. */
 #define FEED_V_BUSY		0	/* another's booking: "busy" */
@@ -132,6 +133,13 @@ struct feed {
 	time_t		 day;		/* today, 00:00 UTC */
 	time_t		 modified;	/* Last-Modified */
 	char		 etag[40];
+	/* Its bookings, while they are read in slices (feed_pass()). */
+	struct req	*r;
+	struct feedjob	*job;
+	struct feed_events fe;
+	size_t		 row;		/* the next row of job */
+	struct event	*slice;		/* the next slice */
+	int		 slices;	/* slices so far */
 };
 
 /* Columns of feed_rows(), in the order of the enum below. */
@@ -195,12 +203,17 @@ const struct route api_feeds_routes[] = {
 	{ 0, NULL, 0, NULL }
 };
 
+static void	events_free(struct feed_events *);
+
 static void
 feed_free(struct feed *f)
 {
 	free(f->code);
 	free(f->name);
 	free(f->zone);
+	events_free(&f->fe);
+	if (f->slice != NULL)
+		event_free(f->slice);
 }
 
 /*
@@ -608,6 +621,18 @@ feed_sees(struct req *r, struct feed_events *fe, struct feedjob *job,
 	return (fe->sees[slot].sees);
 }
 
+/* Make room for len more bytes of text in fe's buffer. */
+static void
+events_room(struct feed_events *fe, size_t len)
+{
+	if (fe->len + len <= fe->size)
+		return;
+	fe->size = fe->size == 0 ? 1 << 20 : fe->size;
+	while (fe->size < fe->len + len)
+		fe->size *= 2;
+	fe->buf = xreallocarray(fe->buf, 1, fe->size);
+}
+
 /*
  * Append a booking's text to fe: a copy, or if held, the pointer (a text
  * held in the feed cache).
@@ -629,14 +654,10 @@ events_add(struct feed_events *fe, int64_t start, int64_t id,
 		fe->zones = xreallocarray(fe->zones, z + 1, sizeof *fe->zones);
 		fe->zones[fe->nzones++] = xstrdup(zone);
 	}
-	if (!held && fe->len + len > fe->size) {
-		fe->size = fe->size == 0 ? 1 << 20 : fe->size;
-		while (fe->size < fe->len + len)
-			fe->size *= 2;
-		fe->buf = xreallocarray(fe->buf, 1, fe->size);
-	}
-	if (!held)
+	if (!held) {
+		events_room(fe, len);
 		memcpy(fe->buf + fe->len, text, len);
+	}
 	if (fe->n == fe->nalloc) {
 		fe->nalloc = fe->nalloc == 0 ? 1024 : fe->nalloc * 2;
 		fe->ev = xreallocarray(fe->ev, fe->nalloc, sizeof *fe->ev);
@@ -651,6 +672,28 @@ events_add(struct feed_events *fe, int64_t start, int64_t id,
 	if (!held)
 		fe->len += len;
 	fe->total += len;
+}
+
+/*
+ * Copy the texts fe holds in the feed cache into its own buffer: the
+ * cache may change before fe is used (the next slice).
+ */
+static void
+events_unhold(struct feed_events *fe)
+{
+	struct feed_ev	*ev;
+	size_t		 i;
+
+	for (i = 0; i < fe->n; i++) {
+		ev = &fe->ev[i];
+		if (ev->text == NULL)
+			continue;
+		events_room(fe, ev->len);
+		memcpy(fe->buf + fe->len, ev->text, ev->len);
+		ev->off = fe->len;
+		ev->text = NULL;
+		fe->len += ev->len;
+	}
 }
 
 static void
@@ -691,9 +734,9 @@ ev_cmp(const void *a, const void *b)
 /*
  * Add row i of the job as the viewer may see it: its kept text if the
  * row (every column, as the worker encoded it) is the one it was rendered
- * from, else rendered with libical and kept.
+ * from, else rendered with libical and kept.  Returns 1 if it rendered.
  */
-static void
+static int
 feed_booking(struct req *r, struct feed_events *fe, struct feedjob *job,
     size_t i)
 {
@@ -717,7 +760,7 @@ feed_booking(struct req *r, struct feed_events *fe, struct feedjob *job,
 		if ((kept = feedcache_get(fc, id, variant, key, klen,
 		    &len)) != NULL) {
 			events_add(fe, start, id, T(F_ZONE), kept, len, 1);
-			return;
+			return (0);
 		}
 	}
 	memset(&e, 0, sizeof e);
@@ -772,6 +815,7 @@ feed_booking(struct req *r, struct feed_events *fe, struct feedjob *job,
 	free(summary);
 	free(desc);
 	free(loc);
+	return (1);
 #undef T
 #undef I
 }
@@ -816,33 +860,24 @@ feed_query(struct feed *f, struct feedjob_query *q)
 }
 
 /*
- * Add the bookings the job read, ordered by start and id (the worker read
+ * Add the bookings read into fe, ordered by start and id (the worker read
  * them in any order, or the first FEED_EVENTS_MAX in order).
  */
 static void
-feed_bookings(struct req *r, struct feedjob *job, struct ical *ic)
+feed_bookings(struct feed_events *fe, struct ical *ic)
 {
-	struct feed_events	 fe;
-	struct feed_ev		*ev;
-	size_t			 i, n = feedjob_nrows(job);
+	struct feed_ev	*ev;
+	size_t		 i;
 
-	memset(&fe, 0, sizeof fe);
-	if (r->ctx->feeds != NULL)
-		feedcache_hold(r->ctx->feeds, 1);
-	for (i = 0; i < n; i++)
-		feed_booking(r, &fe, job, i);
-	if (fe.n > 0) {
-		qsort(fe.ev, fe.n, sizeof *fe.ev, ev_cmp);
-		ical_reserve(ic, fe.total);
-		for (i = 0; i < fe.n; i++) {
-			ev = &fe.ev[i];
-			ical_add_text(ic, fe.zones[ev->zone], ev->text != NULL ?
-			    ev->text : fe.buf + ev->off, ev->len);
-		}
+	if (fe->n == 0)
+		return;
+	qsort(fe->ev, fe->n, sizeof *fe->ev, ev_cmp);
+	ical_reserve(ic, fe->total);
+	for (i = 0; i < fe->n; i++) {
+		ev = &fe->ev[i];
+		ical_add_text(ic, fe->zones[ev->zone], ev->text != NULL ?
+		    ev->text : fe->buf + ev->off, ev->len);
 	}
-	if (r->ctx->feeds != NULL)
-		feedcache_hold(r->ctx->feeds, 0);
-	events_free(&fe);
 }
 
 /* Add the blackouts of an instrument (and its site) or of a site. */
@@ -977,12 +1012,11 @@ feed_send(struct req *r, struct fc_text *t)
 }
 
 /*
- * Build the calendar of f, the bookings from job (none for free/busy);
- * the caller frees the text.  SQLite code.
+ * Build the calendar of f, with the bookings read into f->fe (none for
+ * free/busy); the caller frees the text.  SQLite code.
  */
 static int
-feed_build(struct req *r, struct feed *f, struct feedjob *job, char **text,
-    size_t *len)
+feed_build(struct req *r, struct feed *f, char **text, size_t *len)
 {
 	struct feed_key	 k;
 	struct ical	*ic;
@@ -994,7 +1028,7 @@ feed_build(struct req *r, struct feed *f, struct feedjob *job, char **text,
 	if (f->kind == FEED_FREEBUSY)
 		rc = feed_freebusy(r, f, ic);
 	else {
-		feed_bookings(r, job, ic);
+		feed_bookings(&f->fe, ic);
 		if (f->kind == FEED_INSTRUMENT || f->kind == FEED_SITE)
 			rc = feed_blackouts(r, f, ic, &k);
 	}
@@ -1013,29 +1047,30 @@ feed_log(struct yiqid *ctx, struct feed *f, struct timespec *t0, size_t len)
 	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t1);
 	if (ctx->feeds != NULL)
 		feedcache_stats(ctx->feeds, &used, &hits, &misses);
-	log_debug("feed %s %s: %zu bytes in %.1f ms CPU on the loop; cache "
-	    "%zu KiB, %zu hits, %zu renders so far", feed_kinds[f->kind],
-	    f->code, len, (t1.tv_sec - t0->tv_sec) * 1e3 +
-	    (t1.tv_nsec - t0->tv_nsec) / 1e6, used >> 10, hits, misses);
+	log_debug("feed %s %s: %zu bytes in %d slice%s, the last %.1f ms CPU "
+	    "on the loop; cache %zu KiB, %zu hits, %zu renders so far",
+	    feed_kinds[f->kind], f->code, len, f->slices,
+	    f->slices == 1 ? "" : "s",
+	    (t1.tv_sec - t0->tv_sec) * 1e3 + (t1.tv_nsec - t0->tv_nsec) / 1e6,
+	    used >> 10, hits, misses);
 }
 
 /*
- * Build f (the bookings read by job, if any), send it and keep it under
- * its ETag, which the caller has set.
+ * Build f (with the bookings read into f->fe), send it and keep it under
+ * its ETag, which the caller has set; t0: the thread's CPU clock when
+ * this slice of the loop began.
  */
 static void
-feed_answer(struct req *r, struct feed *f, struct feedjob *job)
+feed_answer(struct req *r, struct feed *f, struct timespec *t0)
 {
 	struct yiqid	*ctx = r->ctx;
-	struct timespec	 t0;
 	struct fc_text	*t;
 	char		*text;
 	size_t		 len;
 	int		 rc;
 
-	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t0);
-	rc = feed_build(r, f, job, &text, &len);
-	feed_log(ctx, f, &t0, len);
+	rc = feed_build(r, f, &text, &len);
+	feed_log(ctx, f, t0, len);
 	if (rc != SQLITE_OK) {
 		api_db_error(r, rc);
 		free(text);
@@ -1053,6 +1088,8 @@ feed_answer(struct req *r, struct feed *f, struct feedjob *job)
 	fctext_unref(t);
 }
 
+static void	feed_slice(evutil_socket_t, short, void *);
+
 static void
 feed_release(struct feed *f)
 {
@@ -1061,12 +1098,73 @@ feed_release(struct feed *f)
 }
 
 /*
+ * Read the job's rows into f->fe from f->row on, rendering what the cache
+ * lacks, and answer once all are in.  Rendering costs ~20 us an event, so
+ * a feed none of whose events are kept yet (0.2 s for a site feed) would
+ * hold up every booking meanwhile: after FEED_SLICE_RENDERS renders the
+ * pass stops, copies the texts it took from the cache (which may change
+ * before the next slice) and goes on in the loop's next round, after the
+ * requests that came meanwhile.  A feed whose events are kept answers in
+ * one slice, the cache's texts never copied.  Returns 1 once answered.
+ */
+static int
+feed_pass(struct feed *f)
+{
+	static const struct timeval	 now = { 0, 0 };
+	struct req			*r = f->r;
+	struct feedcache		*fc = r->ctx->feeds;
+	size_t				 n = feedjob_nrows(f->job);
+	struct timespec			 t0;
+	int				 renders = 0;
+
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t0);
+	f->slices++;
+	if (fc != NULL)
+		feedcache_hold(fc, 1);
+	while (f->row < n && renders < FEED_SLICE_RENDERS)
+		renders += feed_booking(r, &f->fe, f->job, f->row++);
+	if (f->row == n)
+		feed_answer(r, f, &t0);
+	else
+		events_unhold(&f->fe);
+	if (fc != NULL)
+		feedcache_hold(fc, 0);
+	if (f->row == n)
+		return (1);
+	/*
+	 * Last, as the group commit: a slice of a higher priority would run
+	 * again and again before the group's COMMIT, whose held replies
+	 * would wait for the whole pass.
+	 */
+	if (f->slice == NULL &&
+	    ((f->slice = evtimer_new(r->ctx->base, feed_slice, f)) == NULL ||
+	    event_priority_set(f->slice, DB_GROUP_PRIORITY) == -1))
+		fatalx("cannot make a feed's slice event");
+	evtimer_add(f->slice, &now);
+	return (0);
+}
+
+/* The next slice of a feed's pass (feed_pass()). */
+static void
+feed_slice(evutil_socket_t fd, short what, void *arg)
+{
+	struct feed	*f = arg;
+	struct feedjob	*job = f->job;
+
+	if (feed_pass(f)) {
+		feed_release(f);
+		feedjob_end(job);
+	}
+}
+
+/*
  * The worker has read the feed's bookings: its ETag and Last-Modified
  * come from the audit row read in the same transaction, so they never
- * describe data newer than the rows (the blackouts, read now on the loop,
- * can only be as new or newer).
+ * describe data newer than the rows (the blackouts, read on the loop at
+ * the end, can only be as new or newer).  Cancelled, perhaps halfway
+ * through the pass (the daemon stops): 503.
  */
-static void
+static int
 feed_done(struct req *r, struct feedjob *job, void *arg)
 {
 	struct feed	*f = arg;
@@ -1080,9 +1178,13 @@ feed_done(struct req *r, struct feedjob *job, void *arg)
 	else {
 		feedjob_version(job, &version, &at);
 		feed_etag(r, f, version, at);
-		feed_answer(r, f, job);
+		f->r = r;
+		f->job = job;
+		if (!feed_pass(f))
+			return (FEEDJOB_LATER);
 	}
 	feed_release(f);
+	return (FEEDJOB_DONE);
 }
 
 /*
@@ -1115,6 +1217,7 @@ feed_serve(struct req *r, enum feed_kind kind)
 	struct feed		*f;
 	struct feedjob_query	 q;
 	struct fc_text		*kept;
+	struct timespec		 t0;
 	int			 rc;
 
 	f = xcalloc(1, sizeof *f);
@@ -1147,7 +1250,8 @@ feed_serve(struct req *r, enum feed_kind kind)
 		goto out;
 	}
 	if (kind == FEED_FREEBUSY) {
-		feed_answer(r, f, NULL);
+		clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t0);
+		feed_answer(r, f, &t0);
 		goto out;
 	}
 	feed_query(f, &q);

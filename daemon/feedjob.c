@@ -15,11 +15,14 @@
  * The pattern is api-reports.c's: the worker writes its job's address to
  * a pipe watched by an ordinary libevent read event, the loop joins the
  * thread and calls the job's done function, which answers the deferred
- * request.  At most FEEDJOB_RUN_MAX jobs run at once; up to
+ * request, or returns FEEDJOB_LATER to go on in later rounds of the loop
+ * with the job's rows (the feed's events are rendered in slices) and
+ * calls feedjob_end() when it has answered.  At most FEEDJOB_RUN_MAX jobs run at once; up to
  * FEEDJOB_QUEUE_MAX more wait in order for a free place, and past that
  * feedjob_start() refuses (the caller answers 503 with Retry-After).  At
  * shutdown feedjobs_stop() cancels and joins what runs and calls every
- * job's done function with FEEDJOB_CANCELLED.  The tests may set
+ * job's done function with FEEDJOB_CANCELLED, again for a job whose done
+ * function said FEEDJOB_LATER and has not ended it.  The tests may set
  * YIQID_FEEDJOB_HOLD_MS to make every job wait that long before its
  * query, so that the queue surely fills.
  */
@@ -59,7 +62,7 @@ struct feedjob_row {
 struct feedjob {
 	struct req		*req;
 	struct feedjob_query	 q;
-	void			(*done)(struct req *, struct feedjob *,
+	int			(*done)(struct req *, struct feedjob *,
 				    void *);
 	void			*arg;
 	char			*database;
@@ -92,6 +95,8 @@ struct feedjob_pool {
 	int			 nrunning;
 	struct feedjob		*waiting;	/* oldest first */
 	int			 nwaiting;
+	struct feedjob		*later;		/* done said FEEDJOB_LATER */
+	int			 nlater;
 	/*
 	 * Connections of finished jobs, given to the next ones: a kept
 	 * connection keeps its page cache warm (a fresh one per feed read
@@ -305,9 +310,12 @@ job_unlink(struct feedjob **list, struct feedjob *job)
 	}
 }
 
-/* Call the job's done function on the loop, answer and free. */
+/*
+ * Call the job's done function on the loop; finish the request and free
+ * the job, unless done goes on later (then it is kept in pool->later).
+ */
 static void
-job_finish(struct feedjob *job)
+job_finish(struct feedjob_pool *pool, struct feedjob *job)
 {
 	struct req	*r = job->req;
 
@@ -315,8 +323,30 @@ job_finish(struct feedjob *job)
 		job->rc = FEEDJOB_CANCELLED;
 	else if (job->rc != SQLITE_OK)
 		log_warnx("feed: %s", job->cause != NULL ? job->cause : "?");
-	job->done(r, job, job->arg);
+	if (job->done(r, job, job->arg) == FEEDJOB_LATER) {
+		if (job->rc == FEEDJOB_CANCELLED)
+			fatalx("%s: a cancelled feed job goes on", __func__);
+		job->next = pool->later;
+		pool->later = job;
+		pool->nlater++;
+		return;
+	}
 	req_finish(r);
+	job_free(job);
+}
+
+/*
+ * A done function that said FEEDJOB_LATER has answered: finish the
+ * request and free the job.
+ */
+void
+feedjob_end(struct feedjob *job)
+{
+	struct feedjob_pool	*pool = job->req->ctx->feedjobs;
+
+	job_unlink(&pool->later, job);
+	pool->nlater--;
+	req_finish(job->req);
 	job_free(job);
 }
 
@@ -350,7 +380,7 @@ pool_next(struct feedjob_pool *pool)
 		job->next = NULL;
 		if (job_launch(pool, job) == -1) {
 			job->rc = SQLITE_ERROR;
-			job_finish(job);
+			job_finish(pool, job);
 		}
 	}
 }
@@ -371,7 +401,7 @@ pool_read(evutil_socket_t fd, short events, void *arg)
 			ctx->feedjobs->idle[ctx->feedjobs->nidle++] = job->db;
 			job->db = NULL;
 		}
-		job_finish(job);
+		job_finish(ctx->feedjobs, job);
 		pool_next(ctx->feedjobs);
 	}
 }
@@ -405,12 +435,15 @@ pool_get(struct yiqid *ctx)
 
 /*
  * Run q for request r on a worker; done is called on the loop when it is
- * over (or cancelled) and must answer r, which is then finished.  Returns
+ * over (or cancelled) and must answer r and return FEEDJOB_DONE (r is then
+ * finished), or return FEEDJOB_LATER and call feedjob_end() once it has
+ * answered (if the daemon stops first, done is called again, cancelled,
+ * and must then answer).  Returns
  * 0 with r deferred, or -1 if too many jobs wait already (r unanswered).
  */
 int
 feedjob_start(struct req *r, const struct feedjob_query *q,
-    void (*done)(struct req *, struct feedjob *, void *), void *arg)
+    int (*done)(struct req *, struct feedjob *, void *), void *arg)
 {
 	struct feedjob_pool	*pool;
 	struct feedjob		*job, **jp;
@@ -444,12 +477,12 @@ feedjob_start(struct req *r, const struct feedjob_query *q,
 	return (0);
 }
 
-/* Is a feed job running or waiting? */
+/* Is a feed job running, waiting, or its answer still being built? */
 int
 feedjobs_busy(struct yiqid *ctx)
 {
 	return (ctx->feedjobs != NULL && (ctx->feedjobs->nrunning > 0 ||
-	    ctx->feedjobs->nwaiting > 0));
+	    ctx->feedjobs->nwaiting > 0 || ctx->feedjobs->nlater > 0));
 }
 
 /* Cancel and join every job, call their done functions, free the pool. */
@@ -466,12 +499,18 @@ feedjobs_stop(struct yiqid *ctx)
 	while ((job = pool->running) != NULL) {
 		pthread_join(job->thread, NULL);
 		pool->running = job->next;
-		job_finish(job);
+		job_finish(pool, job);
 	}
 	while ((job = pool->waiting) != NULL) {
 		pool->waiting = job->next;
 		job->cancel = 1;
-		job_finish(job);
+		job_finish(pool, job);
+	}
+	while ((job = pool->later) != NULL) {
+		pool->later = job->next;
+		pool->nlater--;
+		job->cancel = 1;
+		job_finish(pool, job);
 	}
 	while (pool->nidle > 0)
 		sqlite3_close(pool->idle[--pool->nidle]);

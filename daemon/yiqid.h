@@ -646,6 +646,8 @@ void	 feedcache_stats(struct feedcache *, size_t *, size_t *, size_t *);
 
 /* feedjob.c */
 #define FEEDJOB_CANCELLED	(-1)	/* feedjob_rc(): the daemon stops */
+#define FEEDJOB_DONE		0	/* done's return: r is answered */
+#define FEEDJOB_LATER		1	/* done's return: feedjob_end() follows */
 struct feedjob;
 struct feedjob_query {
 	const char	*any;		/* the rows in any order, LIMIT :max */
@@ -657,7 +659,8 @@ struct feedjob_query {
 	int64_t		 max;		/* rows at most */
 };
 int	 feedjob_start(struct req *, const struct feedjob_query *,
-	    void (*)(struct req *, struct feedjob *, void *), void *);
+	    int (*)(struct req *, struct feedjob *, void *), void *);
+void	 feedjob_end(struct feedjob *);
 void	 feedjobs_stop(struct yiqid *);
 int	 feedjobs_busy(struct yiqid *);
 int	 feedjob_rc(const struct feedjob *);

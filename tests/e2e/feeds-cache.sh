@@ -7,7 +7,8 @@
 # gets its own variant, as does a manager of one of the instruments; and a daemon with the cache off
 # (feed_cache_mb = 0) and one with a cache too small for the feed
 # (1 MiB against ~3,000 events) serve byte for byte the same feeds as the
-# cached one.
+# cached one.  A feed whose events are not kept yet is built in slices of
+# the loop (the log says how many), and comes out the same.
 
 . "$top_srcdir/tests/e2e/lib.sh"
 
@@ -157,7 +158,8 @@ fetch() {
 	curl -s -o "$T/$1.i" \
 	    "$SERVER/feeds/instruments/ICPMS-1.ics?token=$WF"
 }
-start_daemon || not_ok "yiqid starts with the cache"
+printf 'log_level = debug\n' > "$T/debug.conf"
+start_daemon -c "$T/debug.conf" || not_ok "yiqid starts with the cache"
 fetch c1
 fetch c2
 api PATCH /api/v1/reservations/$(sqlite3 "$DB" "SELECT id FROM reservations WHERE uid = 'seed-7@test'") '{"purpose":"changed seven"}'
@@ -168,6 +170,13 @@ check "the seeded feed holds them all" \
     [ "$(grep -c '^BEGIN:VEVENT' "$T/c1.a")" -ge 3000 ]
 check "the change is in the cached daemon's feed" \
     grep -q "changed seven" "$T/c3.a"
+# 3,000 events none of which was rendered: built in slices of the loop
+# (128 renders each), and once kept, in one.
+check "the first feed is built in slices" \
+    grep -Eq "feed site HC-HTZ: [0-9]+ bytes in (2[4-9]|[3-9][0-9]) slices" \
+    "$T/yiqid.log"
+check "... the next in one" \
+    grep -Eq "feed instrument ICPMS-1: [0-9]+ bytes in 1 slice," "$T/yiqid.log"
 
 printf 'feed_cache_mb = 0\n' > "$T/off.conf"
 start_daemon -c "$T/off.conf" || not_ok "yiqid starts without the cache"
