@@ -338,7 +338,8 @@ db_rollback(struct yiqid *ctx)
 void
 db_group_end(struct yiqid *ctx)
 {
-	int	rc, n;
+	struct timespec	t0, t1;
+	int		rc, n;
 
 	if (!ctx->group_open)
 		return;
@@ -353,15 +354,19 @@ db_group_end(struct yiqid *ctx)
 	rc = ctx->group_rc;
 	if (rc == SQLITE_OK && sqlite3_get_autocommit(ctx->db))
 		rc = SQLITE_IOERR;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
 	if (rc == SQLITE_OK)
 		rc = db_exec(ctx, "COMMIT");
+	clock_gettime(CLOCK_MONOTONIC, &t1);
 	if (rc != SQLITE_OK) {
 		log_warnx("group commit of %d request%s failed: %s", n,
 		    n == 1 ? "" : "s", sqlite3_errstr(rc));
 		if (!sqlite3_get_autocommit(ctx->db))
 			db_exec(ctx, "ROLLBACK");
 	} else
-		log_debug("group commit: %d request%s", n, n == 1 ? "" : "s");
+		log_debug("group commit: %d request%s, COMMIT %.1f ms", n,
+		    n == 1 ? "" : "s", (t1.tv_sec - t0.tv_sec) * 1e3 +
+		    (t1.tv_nsec - t0.tv_nsec) / 1e6);
 	event_del(ctx->ev_group);
 	http_group_done(ctx, rc);
 }
