@@ -22,6 +22,13 @@
  * instead of a full copy and fsync every 1000 pages, and the next write
  * restarts the WAL, which journal_size_limit then truncates.  The WAL
  * thus stays near 32 MiB under load.
+ *
+ * The thread's connection writes through a paced VFS (pacedvfs.c): after
+ * a report has held the WAL for half a second, the checkpoint behind it
+ * copies 20-30 MB into the database, and written at once those held the
+ * loop's next COMMIT (its fsync of the WAL queued behind them) for
+ * 100-200 ms.  Paced, CKPT_PACE_BYTES at a time with CKPT_PACE_GAP_US
+ * between, they pass between the COMMITs.
  */
 
 #include "config.h"
@@ -38,10 +45,13 @@
 #define CKPT_FRAMES_HARD	8192	/* the loop checkpoints itself (32 MiB) */
 #define CKPT_IDLE_S		1	/* checkpoint at least this often */
 #define CKPT_WAL_LIMIT		"67108864" /* journal_size_limit: 64 MiB */
+#define CKPT_PACE_BYTES		(512 * 1024) /* written between pauses */
+#define CKPT_PACE_GAP_US	2000	/* each pause (pacedvfs.c) */
 
 /* The checkpointer thread and what it shares with the loop. */
 struct checkpointer {
 	sqlite3		*db;		/* the thread's own connection */
+	struct pacedvfs	*vfs;		/* its writes, paced */
 	pthread_t	 thread;
 	pthread_mutex_t	 lock;
 	pthread_cond_t	 cond;
@@ -125,11 +135,17 @@ ckpt_start(struct yiqid *ctx, char **cause)
 	if (path == NULL || *path == '\0')
 		return (0);
 	ck = xcalloc(1, sizeof *ck);
+	if ((ck->vfs = pacedvfs_new("yiqid-checkpointer", CKPT_PACE_BYTES,
+	    CKPT_PACE_GAP_US, cause)) == NULL) {
+		free(ck);
+		return (-1);
+	}
 	if (sqlite3_open_v2(path, &ck->db, SQLITE_OPEN_READWRITE |
-	    SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
+	    SQLITE_OPEN_NOMUTEX, pacedvfs_name(ck->vfs)) != SQLITE_OK) {
 		xasprintf(cause, "%s: %s", path, ck->db != NULL ?
 		    sqlite3_errmsg(ck->db) : "no memory");
 		sqlite3_close(ck->db);
+		pacedvfs_free(ck->vfs);
 		free(ck);
 		return (-1);
 	}
@@ -145,6 +161,7 @@ ckpt_start(struct yiqid *ctx, char **cause)
 		pthread_cond_destroy(&ck->cond);
 		pthread_mutex_destroy(&ck->lock);
 		sqlite3_close(ck->db);
+		pacedvfs_free(ck->vfs);
 		free(ck);
 		return (-1);
 	}
@@ -176,6 +193,12 @@ ckpt_stop(struct yiqid *ctx)
 	pthread_mutex_destroy(&ck->lock);
 	if (sqlite3_close(ck->db) != SQLITE_OK)
 		log_warnx("closing the checkpointer's connection");
+	else {
+		/* Its VFS stays registered while a connection may use it. */
+		log_debug("checkpointer: %lld pauses in its writes",
+		    pacedvfs_pauses(ck->vfs));
+		pacedvfs_free(ck->vfs);
+	}
 	free(ck);
 	ctx->ckpt = NULL;
 }

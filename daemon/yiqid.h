@@ -477,6 +477,13 @@ void	 avcache_free(struct yiqid *);
 int	 ckpt_start(struct yiqid *, char **);
 void	 ckpt_stop(struct yiqid *);
 
+/* pacedvfs.c */
+struct pacedvfs;
+struct pacedvfs *pacedvfs_new(const char *, size_t, long, char **);
+const char *pacedvfs_name(const struct pacedvfs *);
+long long pacedvfs_pauses(const struct pacedvfs *);
+void	 pacedvfs_free(struct pacedvfs *);
+
 /* report.c */
 enum report_by {
 	REPORT_BY_INSTRUMENT = 0,
