@@ -13,6 +13,13 @@
  * event, so libevent needs no locking), joins the thread and answers from
  * the loop thread.  At shutdown reports_stop() cancels and joins what runs
  * and answers 503.  At most REPORT_JOBS_MAX reports run at once.
+ *
+ * A report holds its snapshot for half a second at 1M bookings, and the
+ * WAL can start again from its beginning only when no reader holds one
+ * (checkpoint.c): reports requested back to back kept it growing by tens
+ * of MB a second.  So while the WAL is long (ckpt_wal_long()) a report
+ * waits to begin, looking again every REPORT_WAL_POLL_MS, until the WAL
+ * has started again or REPORT_WAL_WAIT_MS have passed.
  */
 
 #include "config.h"
@@ -38,6 +45,8 @@
 #define REPORT_DAYS_MAX		3660	/* longest period: ten years */
 #define REPORT_TEXT_MAX		128	/* longest filter value */
 #define REPORT_NICE		10	/* workers' nice value */
+#define REPORT_WAL_POLL_MS	20	/* a waiting report looks again */
+#define REPORT_WAL_WAIT_MS	2000	/* and begins anyway after this */
 
 /* One report being computed: owned by the loop, read by its worker. */
 struct report_job {
@@ -46,6 +55,9 @@ struct report_job {
 	char			*database;
 	int			 busy_timeout;
 	pthread_t		 thread;
+	int			 started;	/* its thread runs */
+	struct event		*wait;		/* waiting for the WAL */
+	int			 waited_ms;
 	volatile int		 cancel;
 	int			 fd;		/* the pool's pipe, write end */
 	/* Written by the worker before it signals. */
@@ -79,6 +91,8 @@ job_free(struct report_job *job)
 	free(job->database);
 	free(job->out);
 	free(job->cause);
+	if (job->wait != NULL)
+		event_free(job->wait);
 	free(job);
 }
 
@@ -203,7 +217,10 @@ reports_stop(struct yiqid *ctx)
 	for (job = pool->jobs; job != NULL; job = job->next)
 		job->cancel = 1;
 	while ((job = pool->jobs) != NULL) {
-		pthread_join(job->thread, NULL);
+		if (job->started)
+			pthread_join(job->thread, NULL);
+		else
+			job->rc = -1;	/* never began */
 		pool->jobs = job->next;
 		job_reply(job);
 	}
@@ -401,6 +418,41 @@ fail:
 	return (-1);
 }
 
+/*
+ * Start the job's thread, unless the WAL is long and it has not waited
+ * REPORT_WAL_WAIT_MS yet (then look again in REPORT_WAL_POLL_MS).  The
+ * job is in the pool already; if no thread can be made it is answered.
+ */
+static void
+job_begin(evutil_socket_t fd, short events, void *arg)
+{
+	static const struct timeval	 poll = { 0, REPORT_WAL_POLL_MS * 1000 };
+	struct report_job		*job = arg;
+	struct yiqid			*ctx = job->req->ctx;
+
+	if (ckpt_wal_long(ctx) && job->waited_ms < REPORT_WAL_WAIT_MS) {
+		if (job->wait == NULL &&
+		    (job->wait = evtimer_new(ctx->base, job_begin, job)) == NULL)
+			fatalx("cannot make a report's wait event");
+		job->waited_ms += REPORT_WAL_POLL_MS;
+		evtimer_add(job->wait, &poll);
+		return;
+	}
+	if (job->waited_ms > 0)
+		log_debug("report: waited %d ms for the WAL to start again",
+		    job->waited_ms);
+	if (pthread_create(&job->thread, NULL, job_run, job) != 0) {
+		log_warn("report thread");
+		job_unlink(ctx->reports, job);
+		api_error(job->req, 503, "unavailable", "cannot start the report; "
+		    "try again shortly");
+		req_finish(job->req);
+		job_free(job);
+		return;
+	}
+	job->started = 1;
+}
+
 static void
 api_reports_utilisation(struct req *r)
 {
@@ -428,15 +480,9 @@ api_reports_utilisation(struct req *r)
 	job->database = xstrdup(r->ctx->cfg.database);
 	job->busy_timeout = r->ctx->cfg.busy_timeout;
 	job->fd = pool->fds[1];
-	if (pthread_create(&job->thread, NULL, job_run, job) != 0) {
-		log_warn("report thread");
-		job_free(job);
-		api_error(r, 503, "unavailable", "cannot start the report; try "
-		    "again shortly");
-		return;
-	}
 	job->next = pool->jobs;
 	pool->jobs = job;
 	pool->njobs++;
 	r->deferred = 1;
+	job_begin(-1, 0, job);
 }

@@ -57,7 +57,10 @@ struct checkpointer {
 	pthread_cond_t	 cond;
 	int		 wanted;	/* under lock: the WAL passed CKPT_FRAMES */
 	int		 stop;		/* under lock: leave */
+	int		 last_log;	/* under lock: the WAL's size and ... */
+	int		 last_ckpt;	/* ... what was copied, at the last try */
 	int		 loop_mark;	/* loop only: WAL size at its last try */
+	int		 frames;	/* loop only: WAL size at the last commit */
 };
 
 static void *
@@ -65,7 +68,7 @@ ckpt_run(void *arg)
 {
 	struct checkpointer	*ck = arg;
 	struct timespec		 ts;
-	int			 stop, rc;
+	int			 stop, rc, nlog, nckpt;
 
 	for (;;) {
 		pthread_mutex_lock(&ck->lock);
@@ -81,10 +84,15 @@ ckpt_run(void *arg)
 		pthread_mutex_unlock(&ck->lock);
 		if (stop)
 			break;
+		nlog = nckpt = -1;
 		rc = sqlite3_wal_checkpoint_v2(ck->db, NULL,
-		    SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+		    SQLITE_CHECKPOINT_PASSIVE, &nlog, &nckpt);
 		if (rc != SQLITE_OK && rc != SQLITE_BUSY)
 			log_warnx("checkpoint: %s", sqlite3_errmsg(ck->db));
+		pthread_mutex_lock(&ck->lock);
+		ck->last_log = rc == SQLITE_OK ? nlog : -1;
+		ck->last_ckpt = rc == SQLITE_OK ? nckpt : -1;
+		pthread_mutex_unlock(&ck->lock);
 	}
 	return (NULL);
 }
@@ -97,6 +105,7 @@ ckpt_hook(void *arg, sqlite3 *db, const char *name, int frames)
 
 	if (frames < ck->loop_mark)
 		ck->loop_mark = 0;	/* the WAL started again */
+	ck->frames = frames;
 	/*
 	 * A long reader (a report, a feed) keeps the WAL from starting again,
 	 * so it stays past CKPT_FRAMES_HARD; a checkpoint on every commit then
@@ -107,8 +116,13 @@ ckpt_hook(void *arg, sqlite3 *db, const char *name, int frames)
 	    frames - ck->loop_mark >= CKPT_FRAMES_HARD / 4) {
 		log_debug("WAL at %d pages: checkpointing on the loop", frames);
 		ck->loop_mark = frames;
-		sqlite3_wal_checkpoint_v2(db, name, SQLITE_CHECKPOINT_PASSIVE,
-		    NULL, NULL);
+		/*
+		 * The thread's (paced) checkpoint holds the checkpoint lock:
+		 * try again after the next commit rather than 2048 pages on.
+		 */
+		if (sqlite3_wal_checkpoint_v2(db, name,
+		    SQLITE_CHECKPOINT_PASSIVE, NULL, NULL) == SQLITE_BUSY)
+			ck->loop_mark = frames - CKPT_FRAMES_HARD / 4;
 	} else if (frames >= CKPT_FRAMES) {
 		pthread_mutex_lock(&ck->lock);
 		if (!ck->wanted) {
@@ -169,6 +183,28 @@ ckpt_start(struct yiqid *ctx, char **cause)
 	sqlite3_wal_hook(ctx->db, ckpt_hook, ck);	/* replaces autocheckpoint */
 	ctx->ckpt = ck;
 	return (0);
+}
+
+/*
+ * Is the WAL past CKPT_FRAMES_HARD, not started again since, and not all
+ * copied into the database?  Long readers (reports) wait for it to start
+ * again before they begin, so that readers overlapping back to back cannot
+ * keep it growing for ever.  (A reader that begins on a WAL all copied
+ * reads the database file alone and does not hold the WAL: an idle
+ * daemon's checkpointer copies all within a second.)
+ */
+int
+ckpt_wal_long(struct yiqid *ctx)
+{
+	struct checkpointer	*ck = ctx->ckpt;
+	int			 copied;
+
+	if (ck == NULL || ck->frames < CKPT_FRAMES_HARD)
+		return (0);
+	pthread_mutex_lock(&ck->lock);
+	copied = ck->last_log == ck->frames && ck->last_ckpt == ck->last_log;
+	pthread_mutex_unlock(&ck->lock);
+	return (!copied);
 }
 
 /*

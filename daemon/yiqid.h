@@ -476,6 +476,7 @@ void	 avcache_free(struct yiqid *);
 /* checkpoint.c */
 int	 ckpt_start(struct yiqid *, char **);
 void	 ckpt_stop(struct yiqid *);
+int	 ckpt_wal_long(struct yiqid *);
 
 /* pacedvfs.c */
 struct pacedvfs;
