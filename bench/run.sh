@@ -82,6 +82,7 @@ touch "$T/stop"
 wait $C1 $C2
 EV=$(curl -s "$URL/feeds/sites/WS-APP.ics?token=$FEEDTOK&from=$FF&to=$FU" | grep -c '^BEGIN:VEVENT' || true)
 RSS=$(ps -o rss= -p "$PID")
+WAL=$(( $(stat -c %s "$DB1-wal" 2>/dev/null || echo 0) / 1048576 ))
 stop
 # count, median seconds and statuses of the churned requests
 churned() { sort -n -k2 "$1" | awk '{ n++; t[n] = $2; if ($1 != 200) bad++ } END {
@@ -130,6 +131,7 @@ printf '%-58s %10s   %s\n' "booking p99 while feeds and reports run" "$(pct "$T/
 printf '%-58s %10.0f   %s\n' "  bookings/s meanwhile (p50 $(pct "$T/bl" 50))" "$(rps "$T/bl")" ""
 printf '%-58s %s\n' "  site feeds of $EV events served" "$(churned "$T/feeds.t")"
 printf '%-58s %s\n' "  year-long reports served" "$(churned "$T/reports.t")"
+printf '%-58s %10s   %s\n' "  WAL at the end of that load, MiB" "$WAL" "(starts again at 32, cut to 64)"
 printf '%-58s %10s   %s\n' "yiqid RSS after the loads, MiB ($N bookings)" "$((RSS / 1024))" "<= 64 + cache_mb (64, all the caches)"
 
 # Targets 4 and 7 have their own scripts (each seeds its own database);
