@@ -418,39 +418,51 @@ fail:
 	return (-1);
 }
 
+static void	job_waited(evutil_socket_t, short, void *);
+
 /*
  * Start the job's thread, unless the WAL is long and it has not waited
- * REPORT_WAL_WAIT_MS yet (then look again in REPORT_WAL_POLL_MS).  The
- * job is in the pool already; if no thread can be made it is answered.
+ * REPORT_WAL_WAIT_MS yet (then look again in REPORT_WAL_POLL_MS).
+ * Returns -1 if no thread could be made.
  */
-static void
-job_begin(evutil_socket_t fd, short events, void *arg)
+static int
+job_begin(struct report_job *job)
 {
 	static const struct timeval	 poll = { 0, REPORT_WAL_POLL_MS * 1000 };
-	struct report_job		*job = arg;
 	struct yiqid			*ctx = job->req->ctx;
 
 	if (ckpt_wal_long(ctx) && job->waited_ms < REPORT_WAL_WAIT_MS) {
 		if (job->wait == NULL &&
-		    (job->wait = evtimer_new(ctx->base, job_begin, job)) == NULL)
+		    (job->wait = evtimer_new(ctx->base, job_waited, job)) == NULL)
 			fatalx("cannot make a report's wait event");
 		job->waited_ms += REPORT_WAL_POLL_MS;
 		evtimer_add(job->wait, &poll);
-		return;
+		return (0);
 	}
 	if (job->waited_ms > 0)
 		log_debug("report: waited %d ms for the WAL to start again",
 		    job->waited_ms);
 	if (pthread_create(&job->thread, NULL, job_run, job) != 0) {
 		log_warn("report thread");
-		job_unlink(ctx->reports, job);
-		api_error(job->req, 503, "unavailable", "cannot start the report; "
-		    "try again shortly");
-		req_finish(job->req);
-		job_free(job);
-		return;
+		return (-1);
 	}
 	job->started = 1;
+	return (0);
+}
+
+/* A waiting job looks at the WAL again; answered 503 if it cannot start. */
+static void
+job_waited(evutil_socket_t fd, short events, void *arg)
+{
+	struct report_job	*job = arg;
+
+	if (job_begin(job) == 0)
+		return;
+	job_unlink(job->req->ctx->reports, job);
+	api_error(job->req, 503, "unavailable", "cannot start the report; try "
+	    "again shortly");
+	req_finish(job->req);
+	job_free(job);
 }
 
 static void
@@ -483,6 +495,12 @@ api_reports_utilisation(struct req *r)
 	job->next = pool->jobs;
 	pool->jobs = job;
 	pool->njobs++;
+	if (job_begin(job) == -1) {
+		job_unlink(pool, job);
+		job_free(job);
+		api_error(r, 503, "unavailable", "cannot start the report; try "
+		    "again shortly");
+		return;
+	}
 	r->deferred = 1;
-	job_begin(-1, 0, job);
 }
