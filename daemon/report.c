@@ -957,7 +957,8 @@ build_heat(struct r_data *d)
 		rep->heat[n].booked_s = d->in[i].f.booked_s;
 		n++;
 	}
-	qsort(rep->heat, n, sizeof *rep->heat, heat_cmp);
+	if (n > 0)
+		qsort(rep->heat, n, sizeof *rep->heat, heat_cmp);
 	rep->nheat = n < REPORT_HEAT_MAX ? n : REPORT_HEAT_MAX;
 	for (i = 0; i < rep->nheat; i++) {
 		for (j = 0; d->in[j].code != rep->heat[i].code; j++)
@@ -1005,7 +1006,8 @@ compute(struct r_data *d)
 			rep->groups[n].f = d->inst[i].f;
 			n++;
 		}
-		qsort(rep->groups, n, sizeof *rep->groups, row_cmp);
+		if (n > 0)
+			qsort(rep->groups, n, sizeof *rep->groups, row_cmp);
 		rep->ngroups = n;
 	} else
 		rep->groups = rollup(d, d->p->by, &rep->ngroups);
@@ -1015,7 +1017,8 @@ compute(struct r_data *d)
 		figs_add(&rep->totals.f, &rep->groups[i].f);
 	rep->totals.f.avail_s = avail;
 	rep->totals.f.nbase = nbase;
-	qsort(d->pairs.v, d->pairs.n, sizeof *d->pairs.v, pair_cmp);
+	if (d->pairs.n > 0)	/* none: v is NULL, which qsort() may not get */
+		qsort(d->pairs.v, d->pairs.n, sizeof *d->pairs.v, pair_cmp);
 	rep->pairs = d->pairs.v;
 	rep->npairs = d->pairs.n;
 	if (d->p->format == REPORT_HTML) {
