@@ -33,6 +33,7 @@
 #include "yiqid.h"
 
 #define DRAIN_MAX_S	5	/* at SIGTERM, finish answers this long at most */
+#define FLUSH_MAX_S	1	/* then write the 503s of what was cut short */
 #define MALLOC_MMAP_MIN		(256 * 1024)	/* malloc_setup() */
 
 #ifndef SYSCONFDIR
@@ -283,6 +284,41 @@ fail:
 	return (1);
 }
 
+/* While the last answers are written: stop when done or out of time. */
+static void
+on_flush(evutil_socket_t fd, short events, void *arg)
+{
+	struct yiqid	*ctx = arg;
+	struct timeval	 now;
+
+	gettimeofday(&now, NULL);
+	if (ctx->sending == 0 || timercmp(&now, &ctx->drain_until, >))
+		event_base_loopexit(ctx->base, NULL);
+}
+
+/*
+ * Reports and feeds still being made when the drain ran out were just
+ * answered 503 (reports_stop(), feedjobs_stop()): run the loop a little
+ * longer, at most FLUSH_MAX_S, so that those answers reach their clients
+ * before evhttp_free() closes the connections.
+ */
+static void
+flush_answers(struct yiqid *ctx)
+{
+	struct timeval	 tick = { 0, 20000 }, max = { FLUSH_MAX_S, 0 };
+	struct event	*ev;
+
+	if (ctx->base == NULL || ctx->sending == 0)
+		return;
+	gettimeofday(&ctx->drain_until, NULL);
+	timeradd(&ctx->drain_until, &max, &ctx->drain_until);
+	if ((ev = event_new(ctx->base, -1, EV_PERSIST, on_flush, ctx)) == NULL)
+		return;
+	if (event_add(ev, &tick) == 0)
+		event_base_dispatch(ctx->base);
+	event_free(ev);
+}
+
 static void
 serve_cleanup(struct yiqid *ctx)
 {
@@ -299,6 +335,7 @@ serve_cleanup(struct yiqid *ctx)
 	calpoll_stop(ctx);
 	reports_stop(ctx);
 	feedjobs_stop(ctx);
+	flush_answers(ctx);
 	if (ctx->http != NULL)
 		evhttp_free(ctx->http);
 	ckpt_stop(ctx);
