@@ -1098,6 +1098,25 @@ feed_release(struct feed *f)
 }
 
 /*
+ * Tests: YIQID_FEED_SLICE_MS (1 to 10,000) spaces a feed's slices out, so
+ * that a pass is surely still going when the test stops the daemon.
+ */
+static void
+feed_slice_test_delay(struct timeval *tv)
+{
+	const char	*s;
+	long		 ms;
+
+	if ((s = getenv("YIQID_FEED_SLICE_MS")) == NULL)
+		return;
+	ms = strtol(s, NULL, 10);
+	if (ms > 0 && ms <= 10000) {
+		tv->tv_sec = ms / 1000;
+		tv->tv_usec = (ms % 1000) * 1000;
+	}
+}
+
+/*
  * Read the job's rows into f->fe from f->row on, rendering what the cache
  * lacks, and answer once all are in.  Rendering costs ~20 us an event, so
  * a feed none of whose events are kept yet (0.2 s for a site feed) would
@@ -1110,7 +1129,7 @@ feed_release(struct feed *f)
 static int
 feed_pass(struct feed *f)
 {
-	static const struct timeval	 now = { 0, 0 };
+	struct timeval			 next = { 0, 0 };
 	struct req			*r = f->r;
 	struct feedcache		*fc = r->ctx->feeds;
 	size_t				 n = feedjob_nrows(f->job);
@@ -1140,7 +1159,8 @@ feed_pass(struct feed *f)
 	    ((f->slice = evtimer_new(r->ctx->base, feed_slice, f)) == NULL ||
 	    event_priority_set(f->slice, DB_GROUP_PRIORITY) == -1))
 		fatalx("cannot make a feed's slice event");
-	evtimer_add(f->slice, &now);
+	feed_slice_test_delay(&next);
+	evtimer_add(f->slice, &next);
 	return (0);
 }
 

@@ -19,7 +19,8 @@
  * (checkpoint.c): reports requested back to back kept it growing by tens
  * of MB a second.  So while the WAL is long (ckpt_wal_long()) a report
  * waits to begin, looking again every REPORT_WAL_POLL_MS, until the WAL
- * has started again or REPORT_WAL_WAIT_MS have passed.
+ * has started again or REPORT_WAL_WAIT_MS have passed.  The tests may set
+ * YIQID_REPORT_WAL_LONG=1 to have every report wait the whole time.
  */
 
 #include "config.h"
@@ -74,6 +75,7 @@ struct report_pool {
 	struct event		*ev;
 	struct report_job	*jobs;
 	int			 njobs;
+	int			 wal_long;	/* tests: the WAL is always long */
 };
 
 static void	api_reports_utilisation(struct req *);
@@ -185,6 +187,8 @@ pool_get(struct yiqid *ctx)
 	if (ctx->reports != NULL)
 		return (ctx->reports);
 	pool = xcalloc(1, sizeof *pool);
+	pool->wal_long = getenv("YIQID_REPORT_WAL_LONG") != NULL &&
+	    strcmp(getenv("YIQID_REPORT_WAL_LONG"), "1") == 0;
 	if (pipe2(pool->fds, O_CLOEXEC | O_NONBLOCK) == -1) {
 		log_warn("report pipe");
 		free(pool);
@@ -431,7 +435,8 @@ job_begin(struct report_job *job)
 	static const struct timeval	 poll = { 0, REPORT_WAL_POLL_MS * 1000 };
 	struct yiqid			*ctx = job->req->ctx;
 
-	if (ckpt_wal_long(ctx) && job->waited_ms < REPORT_WAL_WAIT_MS) {
+	if ((ckpt_wal_long(ctx) || ctx->reports->wal_long) &&
+	    job->waited_ms < REPORT_WAL_WAIT_MS) {
 		if (job->wait == NULL &&
 		    (job->wait = evtimer_new(ctx->base, job_waited, job)) == NULL)
 			fatalx("cannot make a report's wait event");
