@@ -153,7 +153,7 @@ job_reply(struct report_job *job)
 	struct req	*r = job->req;
 
 	if (job->rc == 0)
-		api_reply_text(r, 200, report_content_type(job->p.format),
+		api_reply_data(r, 200, report_content_type(job->p.format),
 		    job->out, job->len);
 	else if (job->cancel)
 		api_error(r, 503, "unavailable", "the server is stopping");

@@ -623,14 +623,6 @@ api_reply(struct req *r, int status, json_t *j)
 	free(text);
 }
 
-/* Reply with a text body of this content type (the data stays ours). */
-void
-api_reply_text(struct req *r, int status, const char *ctype, const char *data,
-    size_t len)
-{
-	reply_buffer(r, status, ctype, data, len);
-}
-
 /* Reply with no body (204). */
 void
 api_reply_empty(struct req *r, int status)

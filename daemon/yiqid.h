@@ -366,7 +366,6 @@ void	 api_reply_data(struct req *, int, const char *, const char *, size_t);
 void	 api_reply_shared(struct req *, int, const char *, const char *, size_t,
 	    void (*)(const void *, size_t, void *), void *);
 const char *req_query(struct req *, const char *);
-void	 api_reply_text(struct req *, int, const char *, const char *, size_t);
 void	 req_finish(struct req *);
 void	 http_group_done(struct yiqid *, int);
 int	 http_draining(struct yiqid *);
