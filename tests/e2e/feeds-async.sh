@@ -27,14 +27,7 @@ WF=$(jq -r .token "$T/body")
 stop_daemon || not_ok "yiqid stops"
 
 NOW=$(date +%s)
-sqlite3 "$DB" "WITH RECURSIVE k(x) AS (SELECT 0 UNION ALL SELECT x + 1 FROM k
-    WHERE x < $NEVENTS - 1) INSERT INTO reservations (uid, instrument_id,
-    user_id, institute_id, start, \"end\", status, purpose, project, created,
-    updated, created_by) SELECT 'seed-' || x || '@test', i.id, u.id,
-    u.institute_id, $NOW + 86400 + x * 7200, $NOW + 86400 + x * 7200 + 3600,
-    'confirmed', 'seeded purpose ' || x, 'P-' || x, $NOW, $NOW, u.id
-    FROM k, (SELECT id FROM instruments WHERE code = 'ICPMS-1') i,
-    (SELECT id, institute_id FROM users WHERE login = 'li') u" ||
+seed_bookings $NEVENTS li $((NOW + 86400)) 7200 3600 ||
     not_ok "seeding bookings"
 start_daemon || { not_ok "yiqid starts with the bookings"; done_testing; }
 

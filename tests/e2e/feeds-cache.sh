@@ -142,14 +142,7 @@ is "cancelled in wang's feed" "$(event w6 "$ZUID" STATUS)" "STATUS:CANCELLED"
 # from one whose cache is far too small for them.
 stop_daemon || not_ok "yiqid stops"
 NOW=$(date +%s)
-sqlite3 "$DB" "WITH RECURSIVE k(x) AS (SELECT 0 UNION ALL SELECT x + 1 FROM k
-    WHERE x < 2999) INSERT INTO reservations (uid, instrument_id, user_id,
-    institute_id, start, \"end\", status, purpose, project, created, updated,
-    created_by) SELECT 'seed-' || x || '@test', i.id, u.id, u.institute_id,
-    $NOW + 30 * 86400 + x * 7200, $NOW + 30 * 86400 + x * 7200 + 3600,
-    'confirmed', 'seeded purpose number ' || x, 'P-' || x, $NOW, $NOW, u.id
-    FROM k, (SELECT id FROM instruments WHERE code = 'ICPMS-1') i,
-    (SELECT id, institute_id FROM users WHERE login = 'zhao') u" ||
+seed_bookings 3000 zhao $((NOW + 30 * 86400)) 7200 3600 ||
     not_ok "seeding bookings"
 # fetch TAG: the admin's and wang's site feeds and wang's instrument feed.
 fetch() {

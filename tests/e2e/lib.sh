@@ -172,6 +172,22 @@ day() {
 	TZ=Asia/Shanghai date -d "+$1 days" +%F
 }
 
+# seed_bookings N LOGIN FIRST STEP LENGTH: N confirmed bookings of LOGIN
+# on ICPMS-1 (setup_basic), written straight into $DB while the daemon is
+# stopped: the x-th (from 0) starts at FIRST + x * STEP and lasts LENGTH
+# seconds; uid seed-x@test, purpose "seeded purpose x", project P-x.
+seed_bookings() {
+	sqlite3 "$DB" "WITH RECURSIVE k(x) AS (SELECT 0 UNION ALL SELECT x + 1
+	    FROM k WHERE x < $1 - 1) INSERT INTO reservations (uid, instrument_id,
+	    user_id, institute_id, start, \"end\", status, purpose, project,
+	    created, updated, created_by) SELECT 'seed-' || x || '@test', i.id,
+	    u.id, u.institute_id, $3 + x * $4, $3 + x * $4 + $5, 'confirmed',
+	    'seeded purpose ' || x, 'P-' || x, unixepoch(), unixepoch(), u.id
+	    FROM k,
+	    (SELECT id FROM instruments WHERE code = 'ICPMS-1') i,
+	    (SELECT id, institute_id FROM users WHERE login = '$2') u"
+}
+
 # Create a site, an institute, an instrument (24/7, 30-minute grid,
 # optional buffer) and a member with a token (MEMBER_TOKEN).
 setup_basic() {

@@ -15,14 +15,7 @@ setup_basic
 stop_daemon || not_ok "yiqid stops"
 
 NOW=$(date +%s)
-sqlite3 "$DB" "WITH RECURSIVE k(x) AS (SELECT 0 UNION ALL SELECT x + 1 FROM k
-    WHERE x < 10049) INSERT INTO reservations (uid, instrument_id,
-    user_id, institute_id, start, \"end\", status, purpose, project, created,
-    updated, created_by) SELECT 'seed-' || x || '@test', i.id, u.id,
-    u.institute_id, $NOW - 10000 * 3600 + x * 3600,
-    $NOW - 10000 * 3600 + x * 3600 + 1800, 'confirmed', '', '', $NOW, $NOW,
-    u.id FROM k, (SELECT id FROM instruments WHERE code = 'ICPMS-1') i,
-    (SELECT id, institute_id FROM users WHERE login = 'wang') u" ||
+seed_bookings 10050 wang $((NOW - 10000 * 3600)) 3600 1800 ||
     not_ok "seeding 10,050 bookings"
 start_daemon || { not_ok "yiqid starts with the bookings"; done_testing; }
 
