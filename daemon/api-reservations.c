@@ -123,6 +123,81 @@ jb_col_bool(struct jsonbuf *jb, sqlite3_stmt *st, int col)
 		JB_LIT(jb, "false");
 }
 
+/* How a member of a reservation's JSON is written from its column. */
+enum jb_kind {
+	JB_TEXT,		/* a string ("" when NULL) */
+	JB_TIME,		/* a time in the site's zone, or null */
+	JB_INT,
+	JB_INT_NULL,		/* an integer, or null */
+	JB_BOOL
+};
+struct jb_member {
+	const char	*key;		/* with the separator before it */
+	int		 col;
+	enum jb_kind	 kind;
+};
+
+/* The members of the view both kinds of viewer get, in order ... */
+static const struct jb_member jb_common[] = {
+	{ "{\"id\":", C_ID, JB_INT },
+	{ ",\"instrument\":", C_INSTRUMENT, JB_TEXT },
+	{ ",\"site\":", C_SITE, JB_TEXT },
+	{ ",\"start\":", C_START, JB_TIME },
+	{ ",\"end\":", C_END, JB_TIME },
+	{ ",\"status\":", C_STATUS, JB_TEXT },
+};
+/* ... and the rest of the full view. */
+static const struct jb_member jb_full[] = {
+	{ ",\"uid\":", C_UID, JB_TEXT },
+	{ ",\"user\":", C_USER, JB_TEXT },
+	{ ",\"institute\":", C_INSTITUTE, JB_TEXT },
+	{ ",\"institute_name\":", C_INSTITUTE_NAME, JB_TEXT },
+	{ ",\"purpose\":", C_PURPOSE, JB_TEXT },
+	{ ",\"project\":", C_PROJECT, JB_TEXT },
+	{ ",\"series\":", C_SERIES, JB_INT_NULL },
+	{ ",\"created\":", C_CREATED, JB_TIME },
+	{ ",\"updated\":", C_UPDATED, JB_TIME },
+	{ ",\"sequence\":", C_SEQUENCE, JB_INT },
+	{ ",\"checked_in\":", C_CHECKED_IN, JB_TIME },
+	{ ",\"checked_out\":", C_CHECKED_OUT, JB_TIME },
+	{ ",\"affected_by_blackout\":", C_AFFECTED, JB_BOOL },
+	{ ",\"cancel_reason\":", C_CANCEL_REASON, JB_TEXT },
+	{ ",\"late_cancellation\":", C_LATE, JB_BOOL },
+	{ ",\"usage_type\":", C_USAGE_TYPE, JB_TEXT },
+};
+
+/* Write the n members m of the row st (times in zone) into jb. */
+static void
+jb_members(struct jsonbuf *jb, sqlite3_stmt *st, const char *zone,
+    const struct jb_member *m, size_t n)
+{
+	size_t	i;
+
+	for (i = 0; i < n; i++) {
+		jb_raw(jb, m[i].key, strlen(m[i].key));
+		switch (m[i].kind) {
+		case JB_TEXT:
+			jb_col_text(jb, st, m[i].col);
+			break;
+		case JB_TIME:
+			jb_col_time(jb, st, m[i].col, zone);
+			break;
+		case JB_INT_NULL:
+			if (sqlite3_column_type(st, m[i].col) == SQLITE_NULL) {
+				JB_LIT(jb, "null");
+				break;
+			}
+			/* FALLTHROUGH */
+		case JB_INT:
+			jb_int(jb, sqlite3_column_int64(st, m[i].col));
+			break;
+		case JB_BOOL:
+			jb_col_bool(jb, st, m[i].col);
+			break;
+		}
+	}
+}
+
 /*
  * A reservation row (selected with RES_SELECT) as the request's user may
  * see it, written as JSON into jb: in full for its owner, the
@@ -135,32 +210,10 @@ jb_col_bool(struct jsonbuf *jb, sqlite3_stmt *st, int col)
 void
 reservation_jb(struct req *r, sqlite3_stmt *st, struct jsonbuf *jb)
 {
-	static const struct {
-		const char	*key;
-		int		 col;
-	} texts[] = {		/* the full view's text members, in order */
-		{ ",\"uid\":", C_UID },
-		{ ",\"user\":", C_USER },
-		{ ",\"institute\":", C_INSTITUTE },
-		{ ",\"institute_name\":", C_INSTITUTE_NAME },
-		{ ",\"purpose\":", C_PURPOSE },
-		{ ",\"project\":", C_PROJECT },
-	};
 	const char	*zone = (const char *)sqlite3_column_text(st, C_ZONE);
-	size_t		 i;
 
-	JB_LIT(jb, "{\"id\":");
-	jb_int(jb, sqlite3_column_int64(st, C_ID));
-	JB_LIT(jb, ",\"instrument\":");
-	jb_col_text(jb, st, C_INSTRUMENT);
-	JB_LIT(jb, ",\"site\":");
-	jb_col_text(jb, st, C_SITE);
-	JB_LIT(jb, ",\"start\":");
-	jb_col_time(jb, st, C_START, zone);
-	JB_LIT(jb, ",\"end\":");
-	jb_col_time(jb, st, C_END, zone);
-	JB_LIT(jb, ",\"status\":");
-	jb_col_text(jb, st, C_STATUS);
+	jb_members(jb, st, zone, jb_common,
+	    sizeof jb_common / sizeof jb_common[0]);
 	if (!auth_sees_booking(r, sqlite3_column_int64(st, C_USER_ID),
 	    sqlite3_column_int64(st, C_INSTRUMENT_ID),
 	    sqlite3_column_int64(st, C_SITE_ID))) {
@@ -172,33 +225,7 @@ reservation_jb(struct req *r, sqlite3_stmt *st, struct jsonbuf *jb)
 		JB_LIT(jb, ",\"redacted\":true}");
 		return;
 	}
-	for (i = 0; i < sizeof texts / sizeof texts[0]; i++) {
-		jb_raw(jb, texts[i].key, strlen(texts[i].key));
-		jb_col_text(jb, st, texts[i].col);
-	}
-	JB_LIT(jb, ",\"series\":");
-	if (sqlite3_column_type(st, C_SERIES) == SQLITE_NULL)
-		JB_LIT(jb, "null");
-	else
-		jb_int(jb, sqlite3_column_int64(st, C_SERIES));
-	JB_LIT(jb, ",\"created\":");
-	jb_col_time(jb, st, C_CREATED, zone);
-	JB_LIT(jb, ",\"updated\":");
-	jb_col_time(jb, st, C_UPDATED, zone);
-	JB_LIT(jb, ",\"sequence\":");
-	jb_int(jb, sqlite3_column_int64(st, C_SEQUENCE));
-	JB_LIT(jb, ",\"checked_in\":");
-	jb_col_time(jb, st, C_CHECKED_IN, zone);
-	JB_LIT(jb, ",\"checked_out\":");
-	jb_col_time(jb, st, C_CHECKED_OUT, zone);
-	JB_LIT(jb, ",\"affected_by_blackout\":");
-	jb_col_bool(jb, st, C_AFFECTED);
-	JB_LIT(jb, ",\"cancel_reason\":");
-	jb_col_text(jb, st, C_CANCEL_REASON);
-	JB_LIT(jb, ",\"late_cancellation\":");
-	jb_col_bool(jb, st, C_LATE);
-	JB_LIT(jb, ",\"usage_type\":");
-	jb_col_text(jb, st, C_USAGE_TYPE);
+	jb_members(jb, st, zone, jb_full, sizeof jb_full / sizeof jb_full[0]);
 	JB_LIT(jb, ",\"redacted\":false}");
 }
 
