@@ -183,12 +183,13 @@ static struct report_pool *
 pool_get(struct yiqid *ctx)
 {
 	struct report_pool	*pool;
+	const char		*s;
 
 	if (ctx->reports != NULL)
 		return (ctx->reports);
 	pool = xcalloc(1, sizeof *pool);
-	pool->wal_long = getenv("YIQID_REPORT_WAL_LONG") != NULL &&
-	    strcmp(getenv("YIQID_REPORT_WAL_LONG"), "1") == 0;
+	s = getenv("YIQID_REPORT_WAL_LONG");
+	pool->wal_long = s != NULL && strcmp(s, "1") == 0;
 	if (pipe2(pool->fds, O_CLOEXEC | O_NONBLOCK) == -1) {
 		log_warn("report pipe");
 		free(pool);
