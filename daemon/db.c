@@ -38,13 +38,28 @@ static void	db_group_cb(evutil_socket_t, short, void *);
 #define GROUP_MAX_US	20000	/* a group is committed after this long */
 
 /*
+ * Give the connection's page cache its part of cache_mb (config_budget());
+ * at the start and when SIGHUP changes cache_mb (SQLite drops what is
+ * over at once).
+ */
+int
+db_cache_size(struct yiqid *ctx)
+{
+	struct budget	 b;
+	char		 sql[64];
+
+	config_budget(&ctx->cfg, &b);
+	snprintf(sql, sizeof sql, "PRAGMA cache_size = -%ld", b.main_kib);
+	return (db_exec(ctx, sql));
+}
+
+/*
  * Open (creating if need be) the database at path and bring its schema up
  * to date.  On error returns -1 with a message in *cause.
  */
 int
 db_open(struct yiqid *ctx, const char *path, char **cause)
 {
-	struct budget	 b;
 	char		*sql;
 	int		 rc;
 
@@ -59,14 +74,13 @@ db_open(struct yiqid *ctx, const char *path, char **cause)
 	}
 	sqlite3_extended_result_codes(ctx->db, 1);
 	sqlite3_busy_timeout(ctx->db, ctx->cfg.busy_timeout);
-	/* The page cache gets its part of cache_mb (config_budget()). */
-	config_budget(&ctx->cfg, &b);
 	xasprintf(&sql, "PRAGMA journal_mode = WAL; PRAGMA synchronous = %s; "
-	    "PRAGMA foreign_keys = ON; PRAGMA cache_size = -%ld; "
-	    "PRAGMA temp_store = MEMORY;",
-	    ctx->cfg.synchronous == 2 ? "FULL" : "NORMAL", b.main_kib);
+	    "PRAGMA foreign_keys = ON; PRAGMA temp_store = MEMORY;",
+	    ctx->cfg.synchronous == 2 ? "FULL" : "NORMAL");
 	rc = db_exec(ctx, sql);
 	free(sql);
+	if (rc == SQLITE_OK)
+		rc = db_cache_size(ctx);
 	if (rc != SQLITE_OK) {
 		xasprintf(cause, "%s: %s", path, sqlite3_errmsg(ctx->db));
 		db_close(ctx);

@@ -139,15 +139,9 @@ budget_log(const struct config *cfg)
 static void
 cache_reload(struct yiqid *ctx, int cache_mb)
 {
-	struct budget	 b;
-	char		*sql;
-
 	ctx->cfg.cache_mb = cache_mb;
-	config_budget(&ctx->cfg, &b);
-	xasprintf(&sql, "PRAGMA cache_size = -%ld", b.main_kib);
-	if (db_exec(ctx, sql) != SQLITE_OK)
+	if (db_cache_size(ctx) != SQLITE_OK)
 		log_warnx("SIGHUP: cannot resize the page cache");
-	free(sql);
 	budget_log(&ctx->cfg);
 }
 

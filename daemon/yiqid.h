@@ -305,6 +305,7 @@ size_t	 free_spans(const struct rules *, const char *, time_t, time_t,
 int64_t	 hours_open_seconds(const struct hours *, int, time_t, time_t);
 
 /* db.c */
+int	 db_cache_size(struct yiqid *);
 int	 db_open(struct yiqid *, const char *, char **);
 void	 db_close(struct yiqid *);
 sqlite3_stmt *db_prepare(struct yiqid *, const char *);
