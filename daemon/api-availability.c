@@ -54,8 +54,9 @@ busy_load(struct yiqid *ctx, const struct instrument *in, time_t from,
 {
 	static const char *const q_res =
 	    "SELECT start, \"end\" FROM reservations WHERE instrument_id = :i "
-	    "AND status IN ('pending', 'confirmed') AND \"end\" > :from AND "
-	    "start < :to AND id != :x";
+	    "AND start > :from - " LONGEST_SQL " AND start < :to AND "
+	    "\"end\" > :from AND status IN ('pending', 'confirmed') AND "
+	    "id != :x";
 	static const char *const q_black =
 	    "SELECT start, \"end\" FROM blackouts WHERE (instrument_id = :i OR "
 	    "site_id = :s) AND \"end\" > :from AND start < :to";
@@ -211,7 +212,7 @@ avail_reservations(struct avail *a)
 	    "ins.id = r.institute_id WHERE r.instrument_id = :i AND "
 	    "r.status IN ('pending', 'confirmed') AND r.\"end\" > :from AND "
 	    "r.start < :to AND "
-	    "r.start > :from - (SELECT longest FROM booking_span) "
+	    "r.start > :from - " LONGEST_SQL " "
 	    "ORDER BY r.start";
 	struct jsonbuf	*jb = &a->jb;
 	sqlite3_stmt	*st;

@@ -42,8 +42,9 @@ const struct route api_blackouts_routes[] = {
 /* Rows of the reservations a blackout covers (holding ones). */
 #define AFFECTED_WHERE \
 	"r.status IN ('pending', 'confirmed') AND r.\"end\" > :from AND " \
-	"r.start < :to AND (r.instrument_id = :i OR r.instrument_id IN " \
-	"(SELECT id FROM instruments WHERE site_id = :s)) "
+	"r.start < :to AND r.start > :from - " LONGEST_SQL " AND " \
+	"r.instrument_id IN (SELECT id FROM instruments WHERE id = :i OR " \
+	"site_id = :s) "
 
 static json_t *
 blackout_json(sqlite3_stmt *st)

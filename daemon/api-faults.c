@@ -76,8 +76,8 @@ affected(struct req *r, int64_t iid, int *rc)
 {
 	static const char *const q =
 	    "SELECT id FROM reservations WHERE instrument_id = :i AND "
-	    "status IN ('pending', 'confirmed') AND \"end\" > :now "
-	    "ORDER BY start LIMIT :max";
+	    "start > :now - " LONGEST_SQL " AND \"end\" > :now AND "
+	    "status IN ('pending', 'confirmed') ORDER BY start LIMIT :max";
 	sqlite3_stmt	*st;
 	json_t		*items, *j;
 	int64_t		 ids[AFFECTED_MAX];

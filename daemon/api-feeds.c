@@ -152,7 +152,7 @@ struct feed {
 	"JOIN sites s ON s.id = i.site_id JOIN users u ON u.id = r.user_id " \
 	"JOIN institutes ins ON ins.id = r.institute_id " \
 	"WHERE r.\"end\" > :from AND r.start < :to AND " \
-	"r.start > :from - (SELECT longest FROM booking_span) AND (r.status NOT IN " \
+	"r.start > :from - " LONGEST_SQL " AND (r.status NOT IN " \
 	"('cancelled', 'rejected') OR r.updated >= :keep) AND "
 #define FEED_ORDER " ORDER BY r.start, r.id LIMIT :max"
 #define FEED_ANY_ORDER " LIMIT :max"
@@ -941,8 +941,9 @@ feed_freebusy(struct req *r, struct feed *f, struct ical *ic)
 {
 	static const char *const q =
 	    "SELECT start, \"end\", status = 'pending' FROM reservations "
-	    "WHERE instrument_id = :i AND status IN ('pending', 'confirmed') "
-	    "AND \"end\" > :from AND start < :to ORDER BY +start LIMIT :max";
+	    "WHERE instrument_id = :i AND start > :from - " LONGEST_SQL
+	    " AND start < :to AND \"end\" > :from AND status IN ('pending', "
+	    "'confirmed') ORDER BY start LIMIT :max";
 	static const char *const q_black =
 	    "SELECT start, \"end\" FROM blackouts WHERE (instrument_id = :i OR "
 	    "site_id = :s) AND \"end\" > :from AND start < :to ORDER BY start";

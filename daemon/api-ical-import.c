@@ -575,13 +575,15 @@ import_flag(struct import *im, json_t *ids)
 	    "r.instrument_id AND (b.instrument_id = i.id OR b.site_id = "
 	    "i.site_id) AND b.\"end\" > r.start AND b.start < r.\"end\") "
 	    "WHERE r.status IN ('pending', 'confirmed') AND r.\"end\" > :now "
-	    "AND (r.instrument_id = :i OR r.instrument_id IN (SELECT id FROM "
-	    "instruments WHERE site_id = :s))";
+	    "AND r.start > :now - " LONGEST_SQL " "
+	    "AND r.instrument_id IN (SELECT id FROM instruments WHERE "
+	    "id = :i OR site_id = :s)";
 	static const char *const q_list =
 	    "SELECT r.id FROM reservations r WHERE r.status IN ('pending', "
 	    "'confirmed') AND r.\"end\" > :now AND r.affected_by_blackout = 1 "
-	    "AND (r.instrument_id = :i OR r.instrument_id IN (SELECT id FROM "
-	    "instruments WHERE site_id = :s)) ORDER BY r.start LIMIT 100";
+	    "AND r.start > :now - " LONGEST_SQL " "
+	    "AND r.instrument_id IN (SELECT id FROM instruments WHERE "
+	    "id = :i OR site_id = :s) ORDER BY r.start LIMIT 100";
 	sqlite3_stmt	*st;
 	int		 pass, rc;
 

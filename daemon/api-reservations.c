@@ -434,15 +434,16 @@ slot_state(struct req *r, const struct instrument *in, time_t start,
 	    "SELECT reason FROM blackouts WHERE (instrument_id = :i OR "
 	    "site_id = :s) AND \"end\" > :from AND start < :to LIMIT 1";
 	/*
-	 * "+r.start": ordering by the bare column lets SQLite walk
-	 * reservations_instrument_start, the instrument's whole history;
-	 * the unary plus keeps it on reservations_overlap, which reads only
-	 * the slot-holding bookings ending after :from (a few rows to sort).
+	 * The walk of reservations_instrument (instrument, start, end) is
+	 * bounded on both sides: a booking ending after :from starts after
+	 * :from minus the longest booking stored.  Without the lower bound it
+	 * would read the instrument's whole history.
 	 */
 	static const char *const q_clash = RES_SELECT
-	    "WHERE r.instrument_id = :i AND r.status IN ('pending', "
-	    "'confirmed') AND r.\"end\" > :from AND r.start < :to AND "
-	    "r.id != :x ORDER BY +r.start LIMIT :max";
+	    "WHERE r.instrument_id = :i AND r.start > :from - " LONGEST_SQL
+	    " AND r.start < :to AND r.\"end\" > :from AND r.status IN "
+	    "('pending', 'confirmed') AND r.id != :x ORDER BY r.start "
+	    "LIMIT :max";
 	sqlite3_stmt	*st;
 	long		 buf = in->rules.buffer_min * 60L;
 
@@ -1060,7 +1061,7 @@ bind_filters(struct req *r, sqlite3_stmt *st, const char *user,
 	"(:institute IS NULL OR ins.code = :institute) AND " \
 	"(:status IS NULL OR instr(:status, ',' || r.status || ',') > 0) AND " \
 	"r.\"end\" > :from AND r.start < :to AND " \
-	"r.start > :from - (SELECT longest FROM booking_span) AND " \
+	"r.start > :from - " LONGEST_SQL " AND " \
 	"(:manages IS NULL OR :mall OR r.instrument_id IN (SELECT " \
 	"instrument_id FROM user_instruments WHERE user_id = :manages)) "
 

@@ -758,7 +758,7 @@ load_bookings(struct r_data *d, volatile int *cancel)
 	    "SELECT instrument_id, institute_id, start, \"end\", status, "
 	    "late_cancellation, checked_in, checked_out, usage_type "
 	    "FROM reservations WHERE \"end\" > ?1 AND start < ?2 AND "
-	    "start > ?1 - (SELECT longest FROM booking_span)";
+	    "start > ?1 - " LONGEST_SQL;
 	sqlite3_stmt	*st;
 	unsigned long	 n = 0;
 	int		 rc;
@@ -917,6 +917,7 @@ heat_load(struct r_data *d, const struct r_instrument *in,
 	static const char *const q =
 	    "SELECT start, \"end\" FROM reservations "
 	    "WHERE instrument_id = ?1 AND start < ?3 AND \"end\" > ?2 "
+	    "AND start > ?2 - " LONGEST_SQL " "
 	    "AND status IN ('confirmed', 'completed', 'no_show')";
 	sqlite3_stmt	*st;
 	time_t		 s, e;

@@ -305,6 +305,14 @@ size_t	 free_spans(const struct rules *, const char *, time_t, time_t,
 int64_t	 hours_open_seconds(const struct hours *, int, time_t, time_t);
 
 /* db.c */
+/*
+ * SQL for the longest booking ever stored, in seconds (booking_span,
+ * migrations 0008 and 0011): a booking that ends after T starts after
+ * T - LONGEST_SQL, which bounds from below a walk of an index led by
+ * start.  Never NULL: without the row there is no bound.
+ */
+#define LONGEST_SQL \
+	"coalesce((SELECT longest FROM booking_span), 4611686018427387904)"
 int	 db_cache_size(struct yiqid *);
 int	 db_open(struct yiqid *, const char *, char **);
 void	 db_close(struct yiqid *);
