@@ -137,19 +137,19 @@ is "a direct UPDATE cannot create an overlap (exit $rc)" "$overlaps" 0
 c3=$(sqlite3 "$DB" "SELECT id FROM instruments WHERE code = 'C3'")
 uid=$(sqlite3 "$DB" "SELECT id FROM users WHERE login = 'wang'")
 ls=$(sqlite3 "$DB" "SELECT unixepoch('$(day 20)T00:00:00Z')")
-sqlite3 "$DB" "INSERT INTO reservations (uid, instrument_id, user_id, institute_id,
-    start, \"end\", status, created, updated, created_by) SELECT 'long@test', $c3,
-    $uid, institute_id, $ls, $ls + 30 * 86400, 'confirmed', 0, 0, $uid FROM users
-    WHERE id = $uid"
+# raw UID START END: a confirmed booking of wang's on C3, written directly.
+raw() {
+	sqlite3 "$DB" "INSERT INTO reservations (uid, instrument_id, user_id,
+	    institute_id, start, \"end\", status, created, updated, created_by)
+	    VALUES ('$1', $c3, $uid, 1, $2, $3, 'confirmed', 0, 0, $uid)"
+}
+raw long@test $ls $((ls + 30 * 86400))
 is "a 30-day booking raises booking_span" \
     "$(sqlite3 "$DB" "SELECT longest >= 30 * 86400 FROM booking_span")" 1
 api POST /api/v1/reservations "{\"instrument\":\"C3\",\"start\":\"$(day 48)T09:00:00Z\",\"duration\":\"PT1H\"}"
 is "a booking in the 30-day booking's last days: 409" "$STATUS" 409
 check "the 409 names the 30-day booking" grep -q "$(day 20)" "$T/body"
-sqlite3 "$DB" "INSERT INTO reservations (uid, instrument_id, user_id, institute_id,
-    start, \"end\", status, created, updated, created_by) VALUES ('tail@test', $c3,
-    $uid, 1, $ls + 28 * 86400, $ls + 28 * 86400 + 3600, 'confirmed', 0, 0, $uid)" \
-    2> "$T/trigger2.err"
+raw tail@test $((ls + 28 * 86400)) $((ls + 28 * 86400 + 3600)) 2> "$T/trigger2.err"
 check "the trigger refuses an INSERT in its last days" [ $? -ne 0 ]
 check "refused as an overlap (2)" grep -q overlap "$T/trigger2.err"
 api POST /api/v1/reservations "{\"instrument\":\"C3\",\"start\":\"$(day 52)T09:00:00Z\",\"duration\":\"PT1H\"}"
@@ -159,10 +159,7 @@ sqlite3 "$DB" "UPDATE reservations SET start = start - 4 * 86400,
     \"end\" = \"end\" - 4 * 86400 WHERE id = $moved" 2> "$T/trigger3.err"
 check "the trigger refuses an UPDATE into its last days" [ $? -ne 0 ]
 sqlite3 "$DB" "DELETE FROM booking_span"
-sqlite3 "$DB" "INSERT INTO reservations (uid, instrument_id, user_id, institute_id,
-    start, \"end\", status, created, updated, created_by) VALUES ('tail2@test', $c3,
-    $uid, 1, $ls + 29 * 86400, $ls + 29 * 86400 + 3600, 'confirmed', 0, 0, $uid)" \
-    2> "$T/trigger4.err"
+raw tail2@test $((ls + 29 * 86400)) $((ls + 29 * 86400 + 3600)) 2> "$T/trigger4.err"
 check "without the booking_span row the trigger still refuses" [ $? -ne 0 ]
 is "no two holding bookings of C3 overlap" "$(sqlite3 "$DB" "SELECT count(*)
     FROM reservations a JOIN reservations b ON a.instrument_id = b.instrument_id
