@@ -169,6 +169,9 @@ export YIQI_TOKEN=$ADMIN_TOKEN
 y 0 "admin blackouts add over a booking" --json admin blackouts add --instrument HC-ICPMS-01 --start "$D 14:00" --end "$D 18:00" --reason "cone cleaning"
 is "the answer lists the affected bookings" "$(jq -r '.affected | length' "$T/out")" 2
 BO=$(jq -r .id "$T/out")
+AFF=$(jq -r '[.affected[].id] | join(",")' "$T/out")
+is "the affected bookings are flagged" \
+    "$(sqlite3 "$DB" "SELECT sum(affected_by_blackout) FROM reservations WHERE id IN ($AFF)")" 2
 unset YIQI_TOKEN
 y 6 "booking into a blackout exits 6" book HC-ICPMS-01 --start "$D 14:00" --duration 1h
 y 0 "but after it is fine" book HC-ICPMS-01 --start "$(day 3) 18:00" --duration 1h
@@ -176,6 +179,8 @@ y 0 "admin blackouts (list)" --token "$ADMIN_TOKEN" admin blackouts --instrument
 check "the list shows the reason" grep -q "cone cleaning" "$T/out"
 y 4 "a member cannot add a blackout" admin blackouts add --instrument HC-ICPMS-01 --start "$D 08:00" --end "$D 09:00" --reason x
 y 0 "admin blackouts rm" --token "$ADMIN_TOKEN" admin blackouts rm "$BO"
+is "removing it clears their flag" \
+    "$(sqlite3 "$DB" "SELECT sum(affected_by_blackout) FROM reservations WHERE id IN ($AFF)")" 0
 y 0 "site blackout by the admin" --token "$ADMIN_TOKEN" admin blackouts add --site WS-JZ --start "$(day 5) 00:00" --end "$(day 6) 00:00" --reason "park closure"
 y 6 "booking in a closed park exits 6" --token "$ZHAO" book WS-NMR-600 --start "$(day 5) 10:00" --duration 1h
 
