@@ -1106,6 +1106,45 @@ static const char *const q_list_count[] = {
 	RES_COUNT BY_STATUS RES_COUNT_END,
 };
 
+/*
+ * A list of confirmed bookings with nothing narrower walks all bookings in
+ * start order; confirmed ones are the current and future bookings, so the
+ * walk from the first booking ever crossed every past one first (0.4 s of
+ * the loop at a million).  The earliest confirmed start, found at once in
+ * the partial indexes reservations_noshow (not checked in) and
+ * reservations_in_use (checked in), raises *from to it: every confirmed
+ * booking ends after it, so the list is the same, and the walk begins
+ * there.  With no confirmed booking at all, *from goes past everything.
+ * ("start + 0": a bare min(start) makes SQLite walk reservations_report
+ * from the first booking ever, looking for a checked-in one.)
+ * Returns 0, or -1 with the database error in *rc.
+ */
+static int
+confirmed_from(struct req *r, time_t *from, int *has_from, int *rc)
+{
+	static const char *const q =
+	    "SELECT min(s) FROM (SELECT min(start) AS s FROM reservations "
+	    "WHERE status = 'confirmed' AND checked_in IS NULL UNION ALL "
+	    "SELECT min(start + 0) FROM reservations WHERE status = "
+	    "'confirmed' AND checked_in IS NOT NULL)";
+	sqlite3_stmt	*st;
+	time_t		 first;
+
+	st = db_prepare(r->ctx, q);
+	if ((*rc = db_step(st)) != SQLITE_ROW) {
+		sqlite3_reset(st);
+		return (-1);
+	}
+	first = sqlite3_column_type(st, 0) == SQLITE_NULL ? LIST_TIME_FAR :
+	    sqlite3_column_int64(st, 0);
+	sqlite3_reset(st);
+	if (!*has_from || *from < first) {
+		*from = first;
+		*has_from = 1;
+	}
+	return (0);
+}
+
 static void
 api_reservations_list(struct req *r)
 {
@@ -1146,6 +1185,9 @@ api_reservations_list(struct req *r)
 	else if (sts != NULL && strchr(req_query(r, "status"), ',') == NULL &&
 	    strcmp(req_query(r, "status"), "confirmed") != 0)
 		by = 4;
+	else if (sts != NULL && strcmp(req_query(r, "status"), "confirmed") == 0 &&
+	    confirmed_from(r, &from, &has_from, &rc) == -1)
+		goto fail;
 	st = db_prepare(r->ctx, q_list_count[by]);
 	bind_filters(r, st, user, sts, from, has_from, to, has_to);
 	if (by == 4)

@@ -5,7 +5,8 @@
 # "total_capped" is true, which the client reads as "more than"; below it
 # the total is exact and total_capped absent; offset past 10,000 is 400.
 # Lists of one status other than confirmed (the partial index of
-# migration 0010) list exactly what they should.
+# migration 0010) and of confirmed alone (a walk from the earliest
+# confirmed booking) list exactly what they should.
 
 . "${top_srcdir:-.}/tests/e2e/lib.sh"
 
@@ -77,6 +78,37 @@ is "none rejected" "$(jq -c '[.total, .items]' "$T/body")" "[0,[]]"
 TOKEN=$MEMBER_TOKEN api GET "/api/v1/reservations?status=no_show&from=$FROM"
 is "with from: the one not yet past" "$(jq -c '[.total, .items[0].id]' "$T/body")" \
     "[1,$(echo "$NS" | cut -d, -f11)]"
+
+# Lists of confirmed alone begin their walk at the earliest confirmed
+# booking (checked in or not) instead of the first booking ever; they must
+# still list exactly the confirmed ones, in start order.
+check "yiqid stops before a booking is checked in" stop_daemon
+sqlite3 "$DB" "UPDATE reservations SET checked_in = start WHERE uid = 'seed-0@test'" ||
+    not_ok "checking in the earliest booking"
+confirmed() {	# the ids of the confirmed bookings ending after $1, in order
+	sqlite3 "$DB" "SELECT count(*), group_concat(id) FROM (SELECT id FROM
+	    reservations WHERE status = 'confirmed' AND \"end\" > $1 ORDER BY
+	    start, id LIMIT ${2:-100})" | tr '|' ' '
+}
+set -- $(confirmed 0)
+C0=$2
+start_daemon || { not_ok "yiqid starts again"; done_testing; }
+TOKEN=$MEMBER_TOKEN api GET "/api/v1/reservations?status=confirmed"
+is "status=confirmed: the first page, from the checked-in earliest one" \
+    "$(jq -c '[.total, .total_capped, ([.items[].id] | join(","))]' "$T/body")" \
+    "[10000,true,\"$C0\"]"
+is "... each of them confirmed" "$(jq -c '[.items[].status] | unique' "$T/body")" \
+    '["confirmed"]'
+set -- $(confirmed "$((NOW - 60 * 3600))" 1000)
+TOKEN=$MEMBER_TOKEN api GET "/api/v1/reservations?status=confirmed&from=$FROM&limit=1000"
+is "with from: exactly those ending after it" \
+    "$(jq -c '[.total, ([.items[].id] | join(","))]' "$T/body")" "[$1,\"$2\"]"
+check "yiqid stops before nothing is confirmed" stop_daemon
+sqlite3 "$DB" "UPDATE reservations SET status = 'completed' WHERE status = 'confirmed'" ||
+    not_ok "completing every booking"
+start_daemon || { not_ok "yiqid starts again"; done_testing; }
+TOKEN=$MEMBER_TOKEN api GET "/api/v1/reservations?status=confirmed"
+is "none confirmed: an empty list" "$(jq -c '[.total, .items]' "$T/body")" "[0,[]]"
 
 check "yiqid stops cleanly" stop_daemon
 done_testing
