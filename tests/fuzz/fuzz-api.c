@@ -20,6 +20,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -127,25 +128,56 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 	return (0);
 }
 
+/*
+ * Connect to the daemon without blocking: the loop is pumped while the
+ * connection is made, so a full accept queue cannot leave connect()
+ * waiting (and a timer signal then interrupting it, EINTR).
+ */
+static int
+connect_daemon(void)
+{
+	struct sockaddr_in	sin;
+	struct pollfd		pfd;
+	socklen_t		elen = sizeof (int);
+	int			fd, i, err = 0;
+
+	if ((fd = socket(AF_INET, SOCK_STREAM, 0)) == -1)
+		fatal("socket");
+	fcntl(fd, F_SETFL, O_NONBLOCK);
+	memset(&sin, 0, sizeof sin);
+	sin.sin_family = AF_INET;
+	sin.sin_port = htons(port);
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if (connect(fd, (struct sockaddr *)&sin, sizeof sin) == -1 &&
+	    errno != EINPROGRESS && errno != EINTR)
+		fatal("connect");
+	pfd.fd = fd;
+	pfd.events = POLLOUT;
+	for (i = 0; i < 5000; i++) {
+		event_base_loop(ctx.base, EVLOOP_NONBLOCK);
+		if (poll(&pfd, 1, i < 50 ? 0 : 1) == 1)
+			break;
+	}
+	if (i == 5000)
+		fatalx("connect: not connected after 5000 turns of the loop");
+	if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &elen) == -1 ||
+	    err != 0) {
+		errno = err;
+		fatal("connect");
+	}
+	return (fd);
+}
+
 /* Send one request and pump the loop until the daemon closes it. */
 static void
 exchange(const char *req, size_t len)
 {
-	struct sockaddr_in	sin;
 	char			buf[65536];
 	ssize_t			n;
 	size_t			off = 0;
 	int			fd, i;
 
-	if ((fd = socket(AF_INET, SOCK_STREAM, 0)) == -1)
-		fatal("socket");
-	memset(&sin, 0, sizeof sin);
-	sin.sin_family = AF_INET;
-	sin.sin_port = htons(port);
-	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	if (connect(fd, (struct sockaddr *)&sin, sizeof sin) == -1)
-		fatal("connect");
-	fcntl(fd, F_SETFL, O_NONBLOCK);
+	fd = connect_daemon();
 	for (i = 0; i < 2000; i++) {
 		if (off < len) {
 			n = send(fd, req + off, len - off, MSG_NOSIGNAL);
