@@ -149,6 +149,8 @@ is "a 30-day booking raises booking_span" \
 api POST /api/v1/reservations "{\"instrument\":\"C3\",\"start\":\"$(day 48)T09:00:00Z\",\"duration\":\"PT1H\"}"
 is "a booking in the 30-day booking's last days: 409" "$STATUS" 409
 check "the 409 names the 30-day booking" grep -q "$(day 20)" "$T/body"
+is "its next free slot is after the 30-day booking, not inside it" \
+    "$(jq -r --arg e "$(day 50)T08:00:00+08:00" '.error.next_free.start >= $e' "$T/body")" true
 raw tail@test $((ls + 28 * 86400)) $((ls + 28 * 86400 + 3600)) 2> "$T/trigger2.err"
 check "the trigger refuses an INSERT in its last days" [ $? -ne 0 ]
 check "refused as an overlap (2)" grep -q overlap "$T/trigger2.err"
