@@ -160,8 +160,9 @@ connect_daemon(void)
 	}
 	if (i == 5000)
 		fatalx("connect: not connected after 5000 turns of the loop");
-	if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &elen) == -1 ||
-	    err != 0) {
+	if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &elen) == -1)
+		fatal("getsockopt");
+	if (err != 0) {
 		errno = err;
 		fatal("connect");
 	}
