@@ -54,8 +54,14 @@ sqlite3 "$DB" "UPDATE reservations SET status = 'no_show' WHERE uid LIKE 'seed-%
     AND CAST(substr(uid, 6) AS INTEGER) % 1000 = 7;
     UPDATE reservations SET status = 'cancelled' WHERE uid LIKE 'seed-%' AND CAST(substr(uid, 6) AS INTEGER) % 500 = 3" ||
     not_ok "changing statuses"
-NS=$(sqlite3 "$DB" "SELECT group_concat(id) FROM (SELECT id FROM reservations
-    WHERE status = 'no_show' ORDER BY start, id)")
+# db_ids CONDITION [LIMIT]: how many bookings meet it (up to LIMIT,
+# default 100) and their ids in the list's order, from the database.
+db_ids() {
+	sqlite3 "$DB" "SELECT count(*), group_concat(id) FROM (SELECT id FROM
+	    reservations WHERE $1 ORDER BY start, id LIMIT ${2:-100})" | tr '|' ' '
+}
+set -- $(db_ids "status = 'no_show'")
+NS=$2
 start_daemon || { not_ok "yiqid starts again"; done_testing; }
 TOKEN=$MEMBER_TOKEN api GET "/api/v1/reservations?status=no_show"
 is "status=no_show lists them all, in start order" \
@@ -85,12 +91,7 @@ is "with from: the one not yet past" "$(jq -c '[.total, .items[0].id]' "$T/body"
 check "yiqid stops before a booking is checked in" stop_daemon
 sqlite3 "$DB" "UPDATE reservations SET checked_in = start WHERE uid = 'seed-0@test'" ||
     not_ok "checking in the earliest booking"
-confirmed() {	# the ids of the confirmed bookings ending after $1, in order
-	sqlite3 "$DB" "SELECT count(*), group_concat(id) FROM (SELECT id FROM
-	    reservations WHERE status = 'confirmed' AND \"end\" > $1 ORDER BY
-	    start, id LIMIT ${2:-100})" | tr '|' ' '
-}
-set -- $(confirmed 0)
+set -- $(db_ids "status = 'confirmed'")
 C0=$2
 start_daemon || { not_ok "yiqid starts again"; done_testing; }
 TOKEN=$MEMBER_TOKEN api GET "/api/v1/reservations?status=confirmed"
@@ -99,7 +100,7 @@ is "status=confirmed: the first page, from the checked-in earliest one" \
     "[10000,true,\"$C0\"]"
 is "... each of them confirmed" "$(jq -c '[.items[].status] | unique' "$T/body")" \
     '["confirmed"]'
-set -- $(confirmed "$((NOW - 60 * 3600))" 1000)
+set -- $(db_ids "status = 'confirmed' AND \"end\" > $((NOW - 60 * 3600))" 1000)
 TOKEN=$MEMBER_TOKEN api GET "/api/v1/reservations?status=confirmed&from=$FROM&limit=1000"
 is "with from: exactly those ending after it" \
     "$(jq -c '[.total, ([.items[].id] | join(","))]' "$T/body")" "[$1,\"$2\"]"
