@@ -17,6 +17,8 @@ if [ -z "${YIQID:-}" ]; then
 	YIQID=$TOP/build-bench/daemon/yiqid
 fi
 NAIVE=${NAIVE:-$(dirname "$YIQID")/../bench/naive}
+SLOWSYNC=${SLOWSYNC:-$(dirname "$NAIVE")/slowsync.so}
+PRELOAD=	# start/start_naive: an object to preload into the server (slowsync)
 
 T=$(mktemp -d "${TMPDIR:-/tmp}/yiqi-bench.XXXXXX")
 PID=
@@ -28,14 +30,16 @@ start() {	# DB [CONFIG-LINE...]: start yiqid on it, set PID and URL
 	printf 'rate_limit = 0\n' > "$T/yiqid.conf"
 	for l in "$@"; do [ -z "$l" ] || echo "$l" >> "$T/yiqid.conf"; done
 	: > "$T/log"
-	"$YIQID" -f -c "$T/yiqid.conf" -d "$db" -l 127.0.0.1:0 2>"$T/log" &
+	env ${PRELOAD:+LD_PRELOAD="$PRELOAD"} \
+	    "$YIQID" -f -c "$T/yiqid.conf" -d "$db" -l 127.0.0.1:0 2>"$T/log" &
 	PID=$!
 	listening
 }
 
 start_naive() {	# DB: start the naive baseline server (bench/naive.c) on it
 	: > "$T/log"
-	"$NAIVE" -d "$1" -l 127.0.0.1:0 2>"$T/log" &
+	env ${PRELOAD:+LD_PRELOAD="$PRELOAD"} \
+	    "$NAIVE" -d "$1" -l 127.0.0.1:0 2>"$T/log" &
 	PID=$!
 	listening
 }
