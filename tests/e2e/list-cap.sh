@@ -4,9 +4,9 @@
 # half a second of the event loop): past that "total" is 10,000 and
 # "total_capped" is true, which the client reads as "more than"; below it
 # the total is exact and total_capped absent; offset past 10,000 is 400.
-# Lists of one status other than confirmed (the partial index of
-# migration 0010) and of confirmed alone (a walk from the earliest
-# confirmed booking) list exactly what they should.
+# Lists by status (a walk of a partial index per status, merged in start
+# order) list exactly what they should: one status, several, confirmed
+# (not checked in and checked in) among them or alone.
 
 . "${top_srcdir:-.}/tests/e2e/lib.sh"
 
@@ -85,9 +85,45 @@ TOKEN=$MEMBER_TOKEN api GET "/api/v1/reservations?status=no_show&from=$FROM"
 is "with from: the one not yet past" "$(jq -c '[.total, .items[0].id]' "$T/body")" \
     "[1,$(echo "$NS" | cut -d, -f11)]"
 
-# Lists of confirmed alone begin their walk at the earliest confirmed
-# booking (checked in or not) instead of the first booking ever; they must
-# still list exactly the confirmed ones, in start order.
+# Lists of several statuses: one walk per status (a partial index each;
+# confirmed is two, not checked in and checked in) merged in start order.
+# They must list what the general query lists: the bookings of those
+# statuses, in start order (the last cancellation, moved before every
+# other booking, first), pages and totals exact.
+check "yiqid stops before more statuses change" stop_daemon
+sqlite3 "$DB" "UPDATE reservations SET status = 'rejected' WHERE uid = 'seed-4000@test';
+    UPDATE reservations SET status = 'pending' WHERE uid = 'seed-9000@test';
+    UPDATE reservations SET checked_in = start WHERE uid = 'seed-20@test';
+    UPDATE reservations SET start = start - 20000 * 3600, \"end\" = \"end\" - 20000 * 3600
+      WHERE id = (SELECT max(id) FROM reservations WHERE status = 'cancelled')" ||
+    not_ok "a rejection, a pending booking, a check-in, a cancellation moved first"
+start_daemon || { not_ok "yiqid starts again"; done_testing; }
+for q in cancelled,no_show no_show,rejected rejected,no_show,no_show \
+    pending,confirmed confirmed,cancelled \
+    pending,rejected,cancelled,completed,no_show,confirmed; do
+	c="status IN ('$(echo "$q" | sed "s/,/', '/g")')"
+	set -- $(db_ids "$c")
+	n=$(sqlite3 "$DB" "SELECT min(count(*), 10000) FROM reservations WHERE $c")
+	TOKEN=$MEMBER_TOKEN api GET "/api/v1/reservations?status=$q"
+	is "status=$q: those bookings, in start order" \
+	    "$(jq -c '[.total, ([.items[].id] | join(","))]' "$T/body")" "[$n,\"$2\"]"
+done
+set -- $(db_ids "status IN ('cancelled', 'no_show')")
+TOKEN=$MEMBER_TOKEN api GET "/api/v1/reservations?status=no_show,cancelled&limit=5&offset=7"
+is "a page of two statuses" "$(jq -c '[.total, ([.items[].id] | join(","))]' "$T/body")" \
+    "[$1,\"$(echo "$2" | cut -d, -f8-12)\"]"
+set -- $(db_ids "status IN ('pending', 'confirmed') AND \"end\" > $((NOW - 60 * 3600))" 1000)
+TOKEN=$MEMBER_TOKEN api GET "/api/v1/reservations?status=pending,confirmed&from=$FROM&limit=1000"
+is "two statuses with from" "$(jq -c '[.total, ([.items[].id] | join(","))]' "$T/body")" \
+    "[$1,\"$2\"]"
+TOKEN=$MEMBER_TOKEN api GET "/api/v1/reservations?status=rejected,pending&limit=1"
+is "the rarest two, one page of one" \
+    "$(jq -c '[.total, .items[0].status, .items[0].uid]' "$T/body")" \
+    '[2,"rejected","seed-4000@test"]'
+
+# Lists of confirmed alone: the two walks of confirmed bookings (not
+# checked in, checked in) merged; exactly the confirmed ones, in start
+# order, the earliest checked in among them.
 check "yiqid stops before a booking is checked in" stop_daemon
 sqlite3 "$DB" "UPDATE reservations SET checked_in = start WHERE uid = 'seed-0@test'" ||
     not_ok "checking in the earliest booking"
