@@ -49,6 +49,14 @@
 #define REPORT_WAL_POLL_MS	20	/* a waiting report looks again */
 #define REPORT_WAL_WAIT_MS	2000	/* and begins anyway after this */
 
+/*
+ * A report waiting for the WAL begins before SIGTERM's drain runs out, so
+ * the drain always ends with it made or cancelled (reports_stop()), never
+ * still waiting (barring a loop stalled for the difference).
+ */
+_Static_assert(REPORT_WAL_WAIT_MS < DRAIN_MAX_S * 1000,
+    "a waiting report must begin within the drain");
+
 /* One report being computed: owned by the loop, read by its worker. */
 struct report_job {
 	struct req		*req;

@@ -32,7 +32,6 @@
 
 #include "yiqid.h"
 
-#define DRAIN_MAX_S	5	/* at SIGTERM, finish answers this long at most */
 #define FLUSH_MAX_S	1	/* then write the 503s of what was cut short */
 #define MALLOC_MMAP_MIN		(256 * 1024)	/* malloc_setup() */
 

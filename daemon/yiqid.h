@@ -33,6 +33,7 @@
 #define LIST_LIMIT_DEFAULT	100
 #define LIST_LIMIT_MAX		1000
 #define SERIES_MAX		100
+#define DRAIN_MAX_S		5	/* at SIGTERM, finish answers this long at most */
 
 /* Configuration, from yiqid.conf and the command line (config.c). */
 struct config {
