@@ -1,0 +1,92 @@
+#!/bin/sh
+# find.sh: GET /api/v1/availability (yiqi find), the earliest free slots
+# over many instruments.  The answer is the `limit` earliest slots over
+# every matching active instrument, ordered by start, then instrument code
+# (daemon/api-availability.c narrows each instrument's search once it
+# holds `limit` slots; the expected answers here are computed apart).  An
+# instrument whose code sorts after the first thousand counts as well.
+
+. "${top_srcdir:-.}/tests/e2e/lib.sh"
+
+init_db
+start_daemon || { not_ok "yiqid starts"; done_testing; }
+setup_basic || not_ok "basic set-up"
+stop_daemon || not_ok "yiqid stops"
+
+NOW=$(date +%s)
+T0=$(( (NOW / 86400 + 2) * 86400 ))	# 08:00 in Shanghai, two days ahead
+FROM=$(date -u -d "@$T0" +%Y-%m-%dT%H:%M:%SZ)
+local_time() { TZ=Asia/Shanghai date -d "@$1" +%Y-%m-%dT%H:%M:%S+08:00; }
+
+# 1,100 instruments of one category; all but the last (by code) booked
+# for the two days from T0.  40 more of another, each booked from T0 for
+# (k * 7) % 13 half hours (none when 0), so that many share a start; and
+# one more in maintenance, free, which must not be offered.
+sqlite3 "$DB" "
+WITH RECURSIVE k(x) AS (SELECT 0 UNION ALL SELECT x + 1 FROM k WHERE x < 1099)
+INSERT INTO instruments (code, name, category, site_id, owner_id, created, updated)
+  SELECT printf('XRD-%04d', x), 'XRD ' || x, 'xrd', s.id, o.id, 0, 0 FROM k,
+    (SELECT id FROM sites WHERE code = 'HC-HTZ') s,
+    (SELECT id FROM institutes WHERE code = 'CQU') o;
+WITH RECURSIVE k(x) AS (SELECT 0 UNION ALL SELECT x + 1 FROM k WHERE x < 39)
+INSERT INTO instruments (code, name, category, site_id, owner_id, created, updated)
+  SELECT printf('NMR-%02d', x), 'NMR ' || x, 'nmr', s.id, o.id, 0, 0 FROM k,
+    (SELECT id FROM sites WHERE code = 'HC-HTZ') s,
+    (SELECT id FROM institutes WHERE code = 'CQU') o;
+INSERT INTO instruments (code, name, category, site_id, owner_id, status, created, updated)
+  SELECT 'NMR-AA', 'NMR in maintenance', 'nmr', s.id, o.id, 'maintenance', 0, 0
+  FROM (SELECT id FROM sites WHERE code = 'HC-HTZ') s,
+    (SELECT id FROM institutes WHERE code = 'CQU') o;
+INSERT INTO reservations (uid, instrument_id, user_id, institute_id, start,
+  \"end\", status, created, updated, created_by)
+  SELECT 'find-' || i.code || '@test', i.id, u.id, u.institute_id, $T0,
+    $T0 + CASE WHEN i.category = 'xrd' THEN 2 * 86400
+      ELSE (CAST(substr(i.code, 5) AS INTEGER) * 7 % 13) * 1800 END,
+    'confirmed', 0, 0, u.id
+  FROM instruments i, (SELECT id, institute_id FROM users WHERE login = 'wang') u
+  WHERE (i.category = 'xrd' AND i.code <> 'XRD-1099') OR (i.category = 'nmr'
+    AND i.status = 'active' AND CAST(substr(i.code, 5) AS INTEGER) * 7 % 13 > 0);
+" || not_ok "seeding instruments and bookings"
+start_daemon || { not_ok "yiqid starts with them"; done_testing; }
+
+# The 1,100: the free one, whose code sorts last, comes first.
+TOKEN=$MEMBER_TOKEN api GET "/api/v1/availability?duration=PT2H&category=xrd&from=$FROM"
+is "find over 1,100 instruments answers" "$STATUS" 200
+is "... the one free at once first, though its code sorts last" \
+    "$(jq -c '[.items[0].instrument, .items[0].start]' "$T/body")" \
+    "[\"XRD-1099\",\"$(local_time $T0)\"]"
+is "... then nine of the others in code order, after their two days" \
+    "$(jq -c '[.items[1:][] | .instrument + " " + .start]' "$T/body")" \
+    "$(awk -v s="$(local_time $((T0 + 2 * 86400)))" 'BEGIN { printf "["
+	for (k = 0; k < 9; k++) printf "%s\"XRD-%04d %s\"", k ? "," : "", k, s
+	printf "]" }')"
+
+# The 40: expected slots computed here, sorted by start then code.
+expect() {	# LIMIT
+	k=0
+	while [ $k -lt 40 ]; do
+		printf '%d NMR-%02d\n' $((T0 + (k * 7 % 13) * 1800)) $k
+		k=$((k + 1))
+	done | sort -n -k1,1 -k2,2 | head -n "$1" | while read -r t c; do
+		printf '%s %s\n' "$c" "$(local_time "$t")"
+	done | jq -R . | jq -sc .
+}
+for n in 1 3 10 39 40 1000; do
+	TOKEN=$MEMBER_TOKEN api GET "/api/v1/availability?duration=PT2H&category=nmr&from=$FROM&limit=$n"
+	is "find, limit $n: the earliest slots, by start then code" \
+	    "$(jq -c '[.items[] | .instrument + " " + .start]' "$T/body")" "$(expect $n)"
+done
+TOKEN=$MEMBER_TOKEN api GET "/api/v1/availability?duration=PT2H&category=nmr&from=$FROM&limit=40"
+is "... the instrument in maintenance is never offered" \
+    "$(jq '[.items[] | select(.instrument == "NMR-AA")] | length' "$T/body")" 0
+is "... each item ends its duration after it starts" \
+    "$(jq -c '[.items[] | (.end | sub("\\+08:00$"; "Z") | fromdate) -
+	(.start | sub("\\+08:00$"; "Z") | fromdate)] | unique' "$T/body")" "[7200]"
+TOKEN=$MEMBER_TOKEN api GET "/api/v1/availability?duration=PT2H&category=nmr&from=$FROM&to=$(date -u -d "@$((T0 + 5 * 3600))" +%Y-%m-%dT%H:%M:%SZ)&limit=100"
+is "with to: only the slots that end by it" \
+    "$(jq -c '[.items[] | .instrument + " " + .start]' "$T/body")" \
+    "$(expect 40 | jq -c --arg last "$(local_time $((T0 + 3 * 3600)))" \
+	'[.[] | select(.[7:] <= $last)]')"
+
+check "yiqid stops cleanly" stop_daemon
+done_testing
