@@ -405,13 +405,15 @@ earliest_slot(struct req *r, int64_t id, time_t from, time_t to, long len,
 	struct span		*busy = NULL, slot;
 	size_t			 nbusy = 0;
 	json_t			*j = NULL;
+	time_t			 now = db_now(r->ctx);
 
 	*rc = SQLITE_OK;
 	if (instrument_load(r->ctx, NULL, id, &in) == -1)
 		return (NULL);
-	if ((*rc = busy_load(r->ctx, &in, from, to, 0, &busy, &nbusy)) ==
+	if (slot_possible(&in.rules, from, len, now, to) &&
+	    (*rc = busy_load(r->ctx, &in, from, to, 0, &busy, &nbusy)) ==
 	    SQLITE_OK && find_slot(&in.rules, in.zone, from, len, busy, nbusy,
-	    db_now(r->ctx), to, &slot) == 0) {
+	    now, to, &slot) == 0) {
 		j = span_json(slot.start, slot.end, in.zone);
 		json_object_set_new(j, "instrument", json_string(in.code));
 		json_object_set_new(j, "name", json_string(in.name));

@@ -401,6 +401,25 @@ span_overlaps(const struct span *a, const struct span *b, int buffer)
 }
 
 /*
+ * Could find_slot() find anything, whatever is busy?  No if the rules
+ * refuse a booking of len seconds, or if no slot of it can start by the
+ * end of the advance window and end by limit.  Lets a caller skip reading
+ * what is busy.
+ */
+int
+slot_possible(const struct rules *r, time_t from, long len, time_t now,
+    time_t limit)
+{
+	time_t	s = from < now ? now : from;
+
+	if (len < r->min_duration_min * 60L || len > r->max_duration_min * 60L)
+		return (0);
+	if (r->granularity_min > 0 && len % (r->granularity_min * 60L) != 0)
+		return (0);
+	return (s <= now + r->advance_days * 86400L && s + len <= limit);
+}
+
+/*
  * Find the earliest slot of len seconds starting at or after from that
  * passes every rule at time now, avoids the busy spans (already widened by
  * any buffer) and ends by limit.  Returns 0 and the slot, or -1 if none.
@@ -414,9 +433,7 @@ find_slot(const struct rules *r, const char *zone, time_t from, long len,
 	size_t	i;
 	int	steps;
 
-	if (len < r->min_duration_min * 60L || len > r->max_duration_min * 60L)
-		return (-1);
-	if (r->granularity_min > 0 && len % (r->granularity_min * 60L) != 0)
+	if (!slot_possible(r, from, len, now, limit))
 		return (-1);
 	last = now + r->advance_days * 86400L;
 	s = from < now ? now : from;

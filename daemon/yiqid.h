@@ -299,6 +299,7 @@ enum rule_result rules_check(const struct rules *, const char *, time_t,
 const char *rules_name(enum rule_result);
 time_t	 rules_align_up(const struct rules *, const char *, time_t);
 int	 span_overlaps(const struct span *, const struct span *, int);
+int	 slot_possible(const struct rules *, time_t, long, time_t, time_t);
 int	 find_slot(const struct rules *, const char *, time_t, long,
 	    const struct span *, size_t, time_t, time_t, struct span *);
 size_t	 free_spans(const struct rules *, const char *, time_t, time_t,

@@ -21,7 +21,8 @@ local_time() { TZ=Asia/Shanghai date -d "@$1" +%Y-%m-%dT%H:%M:%S+08:00; }
 # 1,100 instruments of one category; all but the last (by code) booked
 # for the two days from T0.  40 more of another, each booked from T0 for
 # (k * 7) % 13 half hours (none when 0), so that many share a start; and
-# one more in maintenance, free, which must not be offered.
+# one more in maintenance, free, which must not be offered; and two whose
+# rules limit them (an hour at most; a day's advance window).
 sqlite3 "$DB" "
 WITH RECURSIVE k(x) AS (SELECT 0 UNION ALL SELECT x + 1 FROM k WHERE x < 1099)
 INSERT INTO instruments (code, name, category, site_id, owner_id, created, updated)
@@ -31,6 +32,13 @@ INSERT INTO instruments (code, name, category, site_id, owner_id, created, updat
 WITH RECURSIVE k(x) AS (SELECT 0 UNION ALL SELECT x + 1 FROM k WHERE x < 39)
 INSERT INTO instruments (code, name, category, site_id, owner_id, created, updated)
   SELECT printf('NMR-%02d', x), 'NMR ' || x, 'nmr', s.id, o.id, 0, 0 FROM k,
+    (SELECT id FROM sites WHERE code = 'HC-HTZ') s,
+    (SELECT id FROM institutes WHERE code = 'CQU') o;
+INSERT INTO instruments (code, name, category, site_id, owner_id, max_duration_min,
+  advance_days, created, updated)
+  SELECT v.code, v.code, 'short', s.id, o.id, v.maxd, v.adv, 0, 0
+  FROM (SELECT 'SHORT-1' AS code, 60 AS maxd, 90 AS adv UNION ALL
+    SELECT 'SHORT-2', 480, 1) v,
     (SELECT id FROM sites WHERE code = 'HC-HTZ') s,
     (SELECT id FROM institutes WHERE code = 'CQU') o;
 INSERT INTO instruments (code, name, category, site_id, owner_id, status, created, updated)
@@ -87,6 +95,19 @@ is "with to: only the slots that end by it" \
     "$(jq -c '[.items[] | .instrument + " " + .start]' "$T/body")" \
     "$(expect 40 | jq -c --arg last "$(local_time $((T0 + 3 * 3600)))" \
 	'[.[] | select(.[7:] <= $last)]')"
+
+# The rules still hold: SHORT-1 takes at most an hour, SHORT-2 is booked
+# at most a day ahead (T0 is two days ahead).
+TOKEN=$MEMBER_TOKEN api GET "/api/v1/availability?duration=PT2H&category=short&from=$FROM"
+is "a slot longer than an instrument allows, or past its window: none" \
+    "$(jq -c '.items' "$T/body")" '[]'
+TOKEN=$MEMBER_TOKEN api GET "/api/v1/availability?duration=PT1H&category=short&from=$FROM"
+is "an hour: on the one that allows it" \
+    "$(jq -c '[.items[] | .instrument + " " + .start]' "$T/body")" \
+    "[\"SHORT-1 $(local_time $T0)\"]"
+TOKEN=$MEMBER_TOKEN api GET "/api/v1/availability?duration=PT2H&category=short"
+is "from now: the one within its window" \
+    "$(jq -c '[.items[].instrument]' "$T/body")" '["SHORT-2"]'
 
 check "yiqid stops cleanly" stop_daemon
 done_testing
