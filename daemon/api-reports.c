@@ -8,10 +8,9 @@
  * daemon's context or libical (covered sites, zone offset tables), and
  * starts a worker thread with its own read-only SQLite connection (WAL
  * lets it read a consistent snapshot while the loop keeps writing).  The
- * request is deferred: when the worker is done it writes its job's
- * address to a pipe; the loop reads it there (an ordinary libevent read
- * event, so libevent needs no locking), joins the thread and answers from
- * the loop thread.  At shutdown reports_stop() cancels and joins what runs
+ * request is deferred: when the worker is done it hands its job back
+ * through a done pipe (workers.c), and the loop joins the thread and
+ * answers from the loop thread.  At shutdown reports_stop() cancels and joins what runs
  * and answers 503.  At most REPORT_JOBS_MAX reports run at once.
  *
  * A report holds its snapshot for half a second at 1M bookings, and the
@@ -26,16 +25,11 @@
 #include "config.h"
 
 #include <sys/queue.h>
-#include <sys/resource.h>
-#include <sys/syscall.h>
 
-#include <errno.h>
-#include <fcntl.h>
 #include <malloc.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include <event2/event.h>
 #include <event2/keyvalq_struct.h>
@@ -68,7 +62,7 @@ struct report_job {
 	struct event		*wait;		/* waiting for the WAL */
 	int			 waited_ms;
 	volatile int		 cancel;
-	int			 fd;		/* the pool's pipe, write end */
+	struct donepipe		*dp;		/* the pool's */
 	/* Written by the worker before it signals. */
 	int			 rc;
 	char			*out;
@@ -79,8 +73,7 @@ struct report_job {
 
 /* The running reports and the pipe through which workers report back. */
 struct report_pool {
-	int			 fds[2];
-	struct event		*ev;
+	struct donepipe		*dp;
 	struct report_job	*jobs;
 	int			 njobs;
 	int			 wal_long;	/* tests: the WAL is always long */
@@ -113,21 +106,11 @@ job_run(void *arg)
 	sqlite3			*db = NULL;
 
 	job->rc = -1;
-	/*
-	 * Below the loop's priority: on a busy machine a report takes longer
-	 * rather than delaying bookings (Linux nices threads one by one).
-	 */
-	(void)setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid),
-	    REPORT_NICE);
-	if (sqlite3_open_v2(job->database, &db, SQLITE_OPEN_READONLY |
-	    SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
-		xasprintf(&job->cause, "opening %s read-only: %s",
-		    job->database, db != NULL ? sqlite3_errmsg(db) : "no memory");
-	} else {
-		sqlite3_busy_timeout(db, job->busy_timeout);
+	worker_nice(REPORT_NICE);
+	if (worker_db_open(job->database, job->busy_timeout, &db,
+	    &job->cause) == SQLITE_OK)
 		job->rc = report_run(db, &job->p, &job->cancel, &job->out,
 		    &job->len, &job->cause);
-	}
 	sqlite3_close(db);
 	/*
 	 * A year's report allocates tens of MiB in this thread's arena; give
@@ -135,8 +118,7 @@ job_run(void *arg)
 	 * report (issue 6 target 6: the daemon's RSS).
 	 */
 	malloc_trim(0);
-	while (write(job->fd, &job, sizeof job) == -1 && errno == EINTR)
-		;
+	donepipe_post(job->dp, job);
 	return (NULL);
 }
 
@@ -173,18 +155,16 @@ job_reply(struct report_job *job)
 	job_free(job);
 }
 
+/* On the loop: a worker has finished job. */
 static void
-pool_read(evutil_socket_t fd, short events, void *arg)
+job_done(void *arg, void *ctxp)
 {
-	struct yiqid		*ctx = arg;
-	struct report_job	*job;
-	ssize_t			 n;
+	struct report_job	*job = arg;
+	struct yiqid		*ctx = ctxp;
 
-	while ((n = read(fd, &job, sizeof job)) == (ssize_t)sizeof job) {
-		pthread_join(job->thread, NULL);
-		job_unlink(ctx->reports, job);
-		job_reply(job);
-	}
+	pthread_join(job->thread, NULL);
+	job_unlink(ctx->reports, job);
+	job_reply(job);
 }
 
 static struct report_pool *
@@ -198,15 +178,10 @@ pool_get(struct yiqid *ctx)
 	pool = xcalloc(1, sizeof *pool);
 	s = getenv("YIQID_REPORT_WAL_LONG");
 	pool->wal_long = s != NULL && strcmp(s, "1") == 0;
-	if (pipe2(pool->fds, O_CLOEXEC | O_NONBLOCK) == -1) {
-		log_warn("report pipe");
+	if ((pool->dp = donepipe_new(ctx->base, job_done, ctx)) == NULL) {
 		free(pool);
 		return (NULL);
 	}
-	pool->ev = event_new(ctx->base, pool->fds[0], EV_READ | EV_PERSIST,
-	    pool_read, ctx);
-	if (pool->ev == NULL || event_add(pool->ev, NULL) == -1)
-		fatalx("cannot watch the report pipe");
 	ctx->reports = pool;
 	return (pool);
 }
@@ -237,9 +212,7 @@ reports_stop(struct yiqid *ctx)
 		pool->jobs = job->next;
 		job_reply(job);
 	}
-	event_free(pool->ev);
-	close(pool->fds[0]);
-	close(pool->fds[1]);
+	donepipe_free(pool->dp);
 	free(pool);
 	ctx->reports = NULL;
 }
@@ -505,7 +478,7 @@ api_reports_utilisation(struct req *r)
 	job->req = r;
 	job->database = xstrdup(r->ctx->cfg.database);
 	job->busy_timeout = r->ctx->cfg.busy_timeout;
-	job->fd = pool->fds[1];
+	job->dp = pool->dp;
 	job->next = pool->jobs;
 	pool->jobs = job;
 	pool->njobs++;

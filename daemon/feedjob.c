@@ -12,9 +12,9 @@
  * feedjob_int() and feedjob_text() and does what needs the daemon's
  * context and libical (visibility, the cache, rendering, assembling).
  *
- * The pattern is api-reports.c's: the worker writes its job's address to
- * a pipe watched by an ordinary libevent read event, the loop joins the
- * thread and calls the job's done function, which answers the deferred
+ * As for reports, the worker hands its job back through a done pipe
+ * (workers.c); the loop joins the thread and calls the job's done
+ * function, which answers the deferred
  * request, or returns FEEDJOB_LATER to go on in later rounds of the loop
  * with the job's rows (the feed's events are rendered in slices) and
  * calls feedjob_end() when it has answered.  At most FEEDJOB_RUN_MAX jobs run at once; up to
@@ -29,19 +29,11 @@
 
 #include "config.h"
 
-#include <sys/resource.h>
-#include <sys/syscall.h>
-
-#include <errno.h>
-#include <fcntl.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#include <unistd.h>
-
-#include <event2/event.h>
 
 #include "yiqid.h"
 
@@ -72,7 +64,7 @@ struct feedjob {
 	sqlite3			*db;		/* kept between jobs, or NULL */
 	pthread_t		 thread;
 	volatile int		 cancel;
-	int			 fd;		/* the pool's pipe, write end */
+	struct donepipe		*dp;		/* the pool's */
 	/* Written by the worker before it signals. */
 	int			 rc;
 	char			*cause;
@@ -89,8 +81,7 @@ struct feedjob {
 
 /* The running and waiting jobs and the pipe workers report through. */
 struct feedjob_pool {
-	int			 fds[2];
-	struct event		*ev;
+	struct donepipe		*dp;
 	struct feedjob		*running;
 	int			 nrunning;
 	struct feedjob		*waiting;	/* oldest first */
@@ -270,30 +261,21 @@ job_run(void *arg)
 	struct timespec	 ts;
 
 	job->rc = SQLITE_ERROR;
-	/* Below the loop's priority, as reports (Linux nices threads). */
-	(void)setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid),
-	    FEEDJOB_NICE);
+	worker_nice(FEEDJOB_NICE);
 	if (job->hold_ms > 0) {
 		ts.tv_sec = job->hold_ms / 1000;
 		ts.tv_nsec = (job->hold_ms % 1000) * 1000000L;
 		nanosleep(&ts, NULL);
 	}
-	if (job->db == NULL && sqlite3_open_v2(job->database, &job->db,
-	    SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
-		xasprintf(&job->cause, "opening %s read-only: %s",
-		    job->database, job->db != NULL ?
-		    sqlite3_errmsg(job->db) : "no memory");
-		sqlite3_close(job->db);
-		job->db = NULL;
-		job->rc = SQLITE_CANTOPEN;
-	} else {
-		sqlite3_busy_timeout(job->db, job->busy_timeout);
-		job->rc = job_read(job, job->db);
-		if (job->rc != SQLITE_OK && !job->cancel)
-			job->cause = xstrdup(sqlite3_errmsg(job->db));
+	if (job->db == NULL && (job->rc = worker_db_open(job->database,
+	    job->busy_timeout, &job->db, &job->cause)) != SQLITE_OK) {
+		donepipe_post(job->dp, job);	/* job->cause says why */
+		return (NULL);
 	}
-	while (write(job->fd, &job, sizeof job) == -1 && errno == EINTR)
-		;
+	job->rc = job_read(job, job->db);
+	if (job->rc != SQLITE_OK && !job->cancel)
+		job->cause = xstrdup(sqlite3_errmsg(job->db));
+	donepipe_post(job->dp, job);
 	return (NULL);
 }
 
@@ -354,7 +336,7 @@ feedjob_end(struct feedjob *job)
 static int
 job_launch(struct feedjob_pool *pool, struct feedjob *job)
 {
-	job->fd = pool->fds[1];
+	job->dp = pool->dp;
 	if (job->db == NULL && pool->nidle > 0)
 		job->db = pool->idle[--pool->nidle];
 	if (pthread_create(&job->thread, NULL, job_run, job) != 0) {
@@ -385,25 +367,24 @@ pool_next(struct feedjob_pool *pool)
 	}
 }
 
+/* On the loop: a worker has finished job. */
 static void
-pool_read(evutil_socket_t fd, short events, void *arg)
+job_done(void *arg, void *ctxp)
 {
-	struct yiqid	*ctx = arg;
-	struct feedjob	*job;
+	struct feedjob		*job = arg;
+	struct feedjob_pool	*pool = ((struct yiqid *)ctxp)->feedjobs;
 
-	while (read(fd, &job, sizeof job) == (ssize_t)sizeof job) {
-		pthread_join(job->thread, NULL);
-		job_unlink(&ctx->feedjobs->running, job);
-		ctx->feedjobs->nrunning--;
-		/* A connection that worked is kept for the next job. */
-		if (job->db != NULL && job->rc == SQLITE_OK &&
-		    ctx->feedjobs->nidle < FEEDJOB_RUN_MAX) {
-			ctx->feedjobs->idle[ctx->feedjobs->nidle++] = job->db;
-			job->db = NULL;
-		}
-		job_finish(ctx->feedjobs, job);
-		pool_next(ctx->feedjobs);
+	pthread_join(job->thread, NULL);
+	job_unlink(&pool->running, job);
+	pool->nrunning--;
+	/* A connection that worked is kept for the next job. */
+	if (job->db != NULL && job->rc == SQLITE_OK &&
+	    pool->nidle < FEEDJOB_RUN_MAX) {
+		pool->idle[pool->nidle++] = job->db;
+		job->db = NULL;
 	}
+	job_finish(pool, job);
+	pool_next(pool);
 }
 
 static struct feedjob_pool *
@@ -420,15 +401,10 @@ pool_get(struct yiqid *ctx)
 		ms = strtol(s, NULL, 10);
 		pool->hold_ms = ms > 0 && ms <= 10000 ? ms : 0;
 	}
-	if (pipe2(pool->fds, O_CLOEXEC | O_NONBLOCK) == -1) {
-		log_warn("feed pipe");
+	if ((pool->dp = donepipe_new(ctx->base, job_done, ctx)) == NULL) {
 		free(pool);
 		return (NULL);
 	}
-	pool->ev = event_new(ctx->base, pool->fds[0], EV_READ | EV_PERSIST,
-	    pool_read, ctx);
-	if (pool->ev == NULL || event_add(pool->ev, NULL) == -1)
-		fatalx("cannot watch the feed pipe");
 	ctx->feedjobs = pool;
 	return (pool);
 }
@@ -514,9 +490,7 @@ feedjobs_stop(struct yiqid *ctx)
 	}
 	while (pool->nidle > 0)
 		sqlite3_close(pool->idle[--pool->nidle]);
-	event_free(pool->ev);
-	close(pool->fds[0]);
-	close(pool->fds[1]);
+	donepipe_free(pool->dp);
 	free(pool);
 	ctx->feedjobs = NULL;
 }

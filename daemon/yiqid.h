@@ -662,6 +662,15 @@ struct fc_text *feedcache_feed_get(struct feedcache *, const char *);
 void	 feedcache_feed_put(struct feedcache *, const char *, struct fc_text *);
 void	 feedcache_stats(struct feedcache *, size_t *, size_t *, size_t *);
 
+/* workers.c */
+struct donepipe;
+struct donepipe *donepipe_new(struct event_base *, void (*)(void *, void *),
+	    void *);
+void	 donepipe_post(struct donepipe *, void *);
+void	 donepipe_free(struct donepipe *);
+void	 worker_nice(int);
+int	 worker_db_open(const char *, int, sqlite3 **, char **);
+
 /* feedjob.c */
 #define FEEDJOB_CANCELLED	(-1)	/* feedjob_rc(): the daemon stops */
 #define FEEDJOB_DONE		0	/* done's return: r is answered */
