@@ -135,6 +135,14 @@ http_start(struct yiqid *ctx, char **cause)
 		return (-1);
 	}
 	fd = evhttp_bound_socket_get_fd(ctx->sock);
+	/*
+	 * libevent listens with a backlog of 128: a burst of connections
+	 * beyond it (a thousand clients at once) had the next one's SYN
+	 * dropped and retried a second later.  Listening again raises it
+	 * (the kernel caps it at net.core.somaxconn).
+	 */
+	if (listen(fd, SOMAXCONN) == -1)
+		log_warn("listen backlog");
 	if (getsockname(fd, (struct sockaddr *)&ss, &sslen) == 0) {
 		if (ss.ss_family == AF_INET) {
 			struct sockaddr_in *sin = (struct sockaddr_in *)&ss;
