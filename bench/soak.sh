@@ -4,8 +4,8 @@
 # then loads yiqid for SOAK_WARMUP + SOAK_SECONDS (default 300 + 600) with
 # a mix of bookings, availability, instrument feeds and health checks
 # (bench/mix.lua, 32 connections) while a site feed and a year's report are
-# requested over and over, and samples yiqid's RSS every 10 s.  Prints the
-# samples, the peak of all of them against the target (64 MiB + the
+# requested over and over, and samples yiqid's RSS every second.  Prints
+# every tenth sample, the peak of all of them against the target (64 MiB + the
 # configured cache_mb, all the caches' memory: CACHE_MB, default 64 as
 # yiqid's own default), the growth over the SOAK_SECONDS after the warm-up
 # (the median of the second half of those samples minus that of the first;
@@ -50,8 +50,8 @@ W=$!
 : > "$T/rss"
 i=0
 while kill -0 $W 2>/dev/null; do
-	sleep 10
-	i=$((i + 10))
+	sleep 1
+	i=$((i + 1))
 	echo "$i $(ps -o rss= -p "$PID") $(( $(stat -c %s "$DB1-wal" 2>/dev/null || echo 0) / 1024 ))" >> "$T/rss"
 done
 wait $W
@@ -63,13 +63,24 @@ echo
 echo "== yiqi soak, $(date -u +%F), $(nproc) cores, ${WARM}s of warm-up + ${SOAK}s, $N bookings at the start, cache_mb = $CACHE_MB"
 echo "requests/s (mix): $(rps "$T/soak.wrk"); not 2xx: $(non2xx "$T/soak.wrk" | grep . || echo 0)"
 echo "site feeds: $(wc -l < "$T/feeds.t") ($(grep -vc '^200 ' "$T/feeds.t" || true) not 200); reports: $(wc -l < "$T/reports.t") ($(grep -vc '^200 ' "$T/reports.t" || true) not 200)"
-echo "RSS samples (s KiB): $(cut -d' ' -f1,2 "$T/rss" | tr '\n' ' ')"
-echo "WAL samples (s KiB): $(cut -d' ' -f1,3 "$T/rss" | tr '\n' ' ')"
+echo "RSS samples, every tenth (s KiB): $(awk '$1 % 10 == 0 { print $1, $2 }' "$T/rss" | tr '\n' ' ')"
+echo "WAL samples, every tenth (s KiB): $(awk '$1 % 10 == 0 { print $1, $3 }' "$T/rss" | tr '\n' ' ')"
 # Growth: the median of each half's samples, not their peaks: RSS swings by
 # ±15 MiB from one sample to the next as feeds' and reports' buffers come
 # and go, so the peaks of two halves differ by that much with no trend;
-# a leak moves the whole second half, and its median with it.
+# a leak moves the whole second half, and its median with it.  Sampled
+# every second, each half's median rests on 300 samples; with 30, ten
+# seconds apart, the medians of neighbouring 100-s windows differed by up
+# to 9 MiB.
 median() { sort -n | awk '{ v[NR] = $1 } END { print NR ? v[int((NR + 1) / 2)] : 0 }'; }
+w=0
+line=
+while [ $w -lt $((WARM + SOAK)) ]; do
+	m=$(awk -v a=$w -v b=$((w + 100)) '$1 > a && $1 <= b { print $2 }' "$T/rss" | median)
+	line="$line $(awk -v m="$m" 'BEGIN { printf "%.1f", m / 1024 }')"
+	w=$((w + 100))
+done
+echo "RSS medians per 100 s (MiB):$line"
 awk -v w=$WARM '$1 > w' "$T/rss" > "$T/rss.after"
 H=$(( $(wc -l < "$T/rss.after") / 2 ))
 M1=$(head -n "$H" "$T/rss.after" | cut -d' ' -f2 | median)
