@@ -10,8 +10,9 @@
  * lets it read a consistent snapshot while the loop keeps writing).  The
  * request is deferred: when the worker is done it hands its job back
  * through a done pipe (workers.c), and the loop joins the thread and
- * answers from the loop thread.  At shutdown reports_stop() cancels and joins what runs
- * and answers 503.  At most REPORT_JOBS_MAX reports run at once.
+ * answers from the loop thread.  At shutdown reports_stop() cancels and
+ * joins what runs and answers 503.  At most REPORT_JOBS_MAX reports run at
+ * once.
  *
  * A report holds its snapshot for half a second at 1M bookings, and the
  * WAL can start again from its beginning only when no reader holds one

@@ -14,17 +14,17 @@
  *
  * As for reports, the worker hands its job back through a done pipe
  * (workers.c); the loop joins the thread and calls the job's done
- * function, which answers the deferred
- * request, or returns FEEDJOB_LATER to go on in later rounds of the loop
- * with the job's rows (the feed's events are rendered in slices) and
- * calls feedjob_end() when it has answered.  At most FEEDJOB_RUN_MAX jobs run at once; up to
+ * function, which answers the deferred request, or returns FEEDJOB_LATER
+ * to go on in later rounds of the loop with the job's rows (the feed's
+ * events are rendered in slices) and calls feedjob_end() when it has
+ * answered.  At most FEEDJOB_RUN_MAX jobs run at once; up to
  * FEEDJOB_QUEUE_MAX more wait in order for a free place, and past that
  * feedjob_start() refuses (the caller answers 503 with Retry-After).  At
  * shutdown feedjobs_stop() cancels and joins what runs and calls every
  * job's done function with FEEDJOB_CANCELLED, again for a job whose done
  * function said FEEDJOB_LATER and has not ended it.  The tests may set
- * YIQID_FEEDJOB_HOLD_MS to make every job wait that long before its
- * query, so that the queue surely fills.
+ * YIQID_FEEDJOB_HOLD_MS to make every job wait that long before its query,
+ * so that the queue surely fills.
  */
 
 #include "config.h"
