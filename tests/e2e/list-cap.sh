@@ -60,6 +60,8 @@ db_ids() {
 	sqlite3 "$DB" "SELECT count(*), group_concat(id) FROM (SELECT id FROM
 	    reservations WHERE $1 ORDER BY start, id LIMIT ${2:-100})" | tr '|' ' '
 }
+# listed: the answer's total and its ids in order, as [TOTAL,"ID,ID,..."].
+listed() { jq -c '[.total, ([.items[].id] | join(","))]' "$T/body"; }
 set -- $(db_ids "status = 'no_show'")
 NS=$2
 start_daemon || { not_ok "yiqid starts again"; done_testing; }
@@ -70,15 +72,13 @@ is "status=no_show lists them all, in start order" \
 is "... each of them no_show" "$(jq -c '[.items[].status] | unique' "$T/body")" \
     '["no_show"]'
 TOKEN=$MEMBER_TOKEN api GET "/api/v1/reservations?status=no_show&limit=3&offset=3"
-is "a page of them" "$(jq -c '[.total, ([.items[].id] | join(","))]' "$T/body")" \
-    "[11,\"$(echo "$NS" | cut -d, -f4-6)\"]"
+is "a page of them" "$(listed)" "[11,\"$(echo "$NS" | cut -d, -f4-6)\"]"
 TOKEN=$MEMBER_TOKEN api GET "/api/v1/reservations?status=no_show&instrument=ICPMS-1"
-is "the same through the instrument's index" \
-    "$(jq -c '[.total, ([.items[].id] | join(","))]' "$T/body")" "[11,\"$NS\"]"
+is "the same through the instrument's index" "$(listed)" "[11,\"$NS\"]"
 TOKEN=$MEMBER_TOKEN api GET "/api/v1/reservations?status=cancelled"
 is "status=cancelled: 21" "$(jq -c '[.total, (.items | length)]' "$T/body")" "[21,21]"
 TOKEN=$MEMBER_TOKEN api GET "/api/v1/reservations?status=cancelled,no_show"
-is "two statuses (the general query): 32" "$(jq -c '[.total, (.items | length)]' "$T/body")" "[32,32]"
+is "two statuses: 32" "$(jq -c '[.total, (.items | length)]' "$T/body")" "[32,32]"
 TOKEN=$MEMBER_TOKEN api GET "/api/v1/reservations?status=rejected"
 is "none rejected" "$(jq -c '[.total, .items]' "$T/body")" "[0,[]]"
 TOKEN=$MEMBER_TOKEN api GET "/api/v1/reservations?status=no_show&from=$FROM"
@@ -106,16 +106,15 @@ for q in cancelled,no_show no_show,rejected rejected,no_show,no_show \
 	n=$(sqlite3 "$DB" "SELECT min(count(*), 10000) FROM reservations WHERE $c")
 	TOKEN=$MEMBER_TOKEN api GET "/api/v1/reservations?status=$q"
 	is "status=$q: those bookings, in start order" \
-	    "$(jq -c '[.total, ([.items[].id] | join(","))]' "$T/body")" "[$n,\"$2\"]"
+	    "$(listed)" "[$n,\"$2\"]"
 done
 set -- $(db_ids "status IN ('cancelled', 'no_show')")
 TOKEN=$MEMBER_TOKEN api GET "/api/v1/reservations?status=no_show,cancelled&limit=5&offset=7"
-is "a page of two statuses" "$(jq -c '[.total, ([.items[].id] | join(","))]' "$T/body")" \
+is "a page of two statuses" "$(listed)" \
     "[$1,\"$(echo "$2" | cut -d, -f8-12)\"]"
 set -- $(db_ids "status IN ('pending', 'confirmed') AND \"end\" > $((NOW - 60 * 3600))" 1000)
 TOKEN=$MEMBER_TOKEN api GET "/api/v1/reservations?status=pending,confirmed&from=$FROM&limit=1000"
-is "two statuses with from" "$(jq -c '[.total, ([.items[].id] | join(","))]' "$T/body")" \
-    "[$1,\"$2\"]"
+is "two statuses with from" "$(listed)" "[$1,\"$2\"]"
 TOKEN=$MEMBER_TOKEN api GET "/api/v1/reservations?status=rejected,pending&limit=1"
 is "the rarest two, one page of one" \
     "$(jq -c '[.total, .items[0].status, .items[0].uid]' "$T/body")" \
@@ -139,7 +138,7 @@ is "... each of them confirmed" "$(jq -c '[.items[].status] | unique' "$T/body")
 set -- $(db_ids "status = 'confirmed' AND \"end\" > $((NOW - 60 * 3600))" 1000)
 TOKEN=$MEMBER_TOKEN api GET "/api/v1/reservations?status=confirmed&from=$FROM&limit=1000"
 is "with from: exactly those ending after it" \
-    "$(jq -c '[.total, ([.items[].id] | join(","))]' "$T/body")" "[$1,\"$2\"]"
+    "$(listed)" "[$1,\"$2\"]"
 check "yiqid stops before nothing is confirmed" stop_daemon
 sqlite3 "$DB" "UPDATE reservations SET status = 'completed' WHERE status = 'confirmed'" ||
     not_ok "completing every booking"
