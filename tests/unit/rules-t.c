@@ -256,6 +256,44 @@ next_slot(void **state)
 	    day + 17 * 3600, &out), -1);
 }
 
+/*
+ * slot_possible() (find's shortcut past instruments that can give no slot)
+ * refuses exactly for the rules' reasons, and never where find_slot() on
+ * an empty schedule finds a slot.
+ */
+static void
+possible_slot(void **state)
+{
+	struct rules	 r;
+	struct span	 out;
+	time_t		 now = now_fixed(), day = at(SH, 2026, 12, 1, 0, 0);
+	time_t		 limit = now + 90 * 86400L, from;
+	long		 len;
+	int		 found = 0;
+
+	rules_defaults(&r);	/* 24/7, 30-minute grid, 30 min to 8 h */
+	assert_true(slot_possible(&r, day, 7200, now, limit));
+	assert_false(slot_possible(&r, day, 9 * 3600, now, limit));
+	assert_false(slot_possible(&r, day, 900, now, limit));
+	assert_false(slot_possible(&r, day, 2700, now, limit));	/* off grid */
+	assert_false(slot_possible(&r, now + (r.advance_days + 1) * 86400L,
+	    3600, now, limit + 365 * 86400L));	/* past the window */
+	assert_false(slot_possible(&r, day, 7200, now, day + 3600));
+	assert_true(slot_possible(&r, day, 7200, now, day + 7200));
+	/* From in the past counts from now. */
+	assert_false(slot_possible(&r, now - 86400, 3600, now, now + 1800));
+	for (len = 900; len <= 10 * 3600; len += 900) {
+		for (from = day; from < day + 100 * 86400L; from += 7 * 86400L) {
+			if (find_slot(&r, SH, from, len, NULL, 0, now, limit,
+			    &out) != 0)
+				continue;
+			assert_true(slot_possible(&r, from, len, now, limit));
+			found++;
+		}
+	}
+	assert_true(found > 100);	/* the comparison was made */
+}
+
 static void
 free_time(void **state)
 {
@@ -293,6 +331,7 @@ main(void)
 		cmocka_unit_test(granularity_local),
 		cmocka_unit_test(intervals),
 		cmocka_unit_test(next_slot),
+		cmocka_unit_test(possible_slot),
 		cmocka_unit_test(free_time),
 	};
 	int	rc;
