@@ -2,7 +2,7 @@
  * api-availability.c: when instruments are busy and free.
  *
  *	GET /api/v1/instruments/{code}/availability?from=&to=
- *	GET /api/v1/availability?duration=&category=&site=&from=&to=&limit=
+ *	GET /api/v1/availability?duration=&category=&site=&from=&to=&limit=&offset=
  *
  * Also busy_load(), which the booking code shares: the slot-holding
  * reservations (widened by the instrument's buffer) and the blackouts of
@@ -13,6 +13,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "yiqid.h"
 
@@ -20,6 +21,8 @@
 #define AVAIL_MAX_DAYS		92
 #define FIND_DEFAULT_DAYS	14
 #define FIND_MAX_INSTRUMENTS	10000	/* find considers this many at most */
+#define FIND_DEFAULT_LIMIT	10
+#define FIND_SLICE_US		2000	/* a find's slice of the loop */
 #define FREE_MAX		2000
 
 static void	api_availability_one(struct req *);
@@ -394,6 +397,28 @@ struct found {
 };
 
 /*
+ * A find being searched: the matching instruments' ids in code order, the
+ * next one to search, and the keep (limit + offset) earliest slots so far
+ * kept sorted by start, then code (v, n of them; v has room for one more).
+ */
+struct find_job {
+	struct req		*r;
+	time_t			 from;
+	time_t			 to;
+	long			 len;
+	size_t			 keep;
+	size_t			 offset;
+	int64_t			*ids;
+	size_t			 nids;
+	size_t			 next;		/* ids[next] is searched next */
+	struct found		*v;
+	size_t			 n;
+	int			 step_ms;	/* tests: find_step_ms() */
+	struct event		*slice;		/* the next slice */
+	LIST_ENTRY(find_job)	 entry;		/* in ctx->finds while deferred */
+};
+
+/*
  * The earliest slot of len seconds on one instrument that ends by to, as
  * an item, or NULL (none, or *rc an SQLite error).
  */
@@ -426,13 +451,174 @@ earliest_slot(struct req *r, int64_t id, time_t from, time_t to, long len,
 }
 
 /*
- * The `limit` earliest slots over the matching instruments, in order of
- * start, then instrument code.  The instruments are read in code order,
- * and the best so far kept sorted (v, n of them); once `limit` are kept,
- * an instrument can only displace the last if its slot starts earlier, so
- * its search (bookings read, slots tried) ends there rather than at `to`:
- * at a million bookings on 2,000 instruments, mostly free soon, each
- * instrument after the first few then costs its row and one short query.
+ * Search the next instrument.  Once keep slots are kept an instrument can
+ * only displace the last if its slot starts earlier, so its search
+ * (bookings read, slots tried) ends there rather than at `to`: at a
+ * million bookings on 2,000 instruments, mostly free soon, each instrument
+ * after the first few then costs its row and one short query.  Returns
+ * SQLITE_OK or an SQLite error.
+ */
+static int
+find_one(struct find_job *f)
+{
+	struct found	x;
+	time_t		end = f->to;
+	size_t		k;
+	int		rc;
+
+	if (f->n == f->keep && f->v[f->n - 1].start - 1 + f->len < end)
+		end = f->v[f->n - 1].start - 1 + f->len;
+	if ((x.j = earliest_slot(f->r, f->ids[f->next++], f->from, end,
+	    f->len, &x.start, &rc)) == NULL)
+		return (rc);
+	/* After every kept slot that starts no later (codes ascend). */
+	for (k = f->n; k > 0 && f->v[k - 1].start > x.start; k--)
+		f->v[k] = f->v[k - 1];
+	f->v[k] = x;
+	if (f->n < f->keep)
+		f->n++;
+	else
+		json_decref(f->v[f->n].j);	/* pushed out */
+	return (SQLITE_OK);
+}
+
+/* Answer with the kept slots past offset, or the error rc. */
+static void
+find_answer(struct find_job *f, int rc)
+{
+	json_t	*items;
+	size_t	 i;
+
+	if (rc != SQLITE_OK) {
+		api_db_error(f->r, rc);
+		return;
+	}
+	items = json_array();
+	for (i = f->offset; i < f->n; i++)
+		json_array_append(items, f->v[i].j);
+	api_reply(f->r, 200, json_pack("{s:o}", "items", items));
+}
+
+static void
+find_free(struct find_job *f)
+{
+	size_t	i;
+
+	for (i = 0; i < f->n; i++)
+		json_decref(f->v[i].j);
+	free(f->v);
+	free(f->ids);
+	if (f->slice != NULL)
+		event_free(f->slice);
+	free(f);
+}
+
+/*
+ * Tests: YIQID_FIND_STEP_MS (0 to 10,000) searches one instrument per
+ * slice, the slices that many ms apart, so that a find surely spans many
+ * turns of the loop.  -1 when unset.
+ */
+static int
+find_step_ms(void)
+{
+	const char	*s;
+	char		*end;
+	long		 ms;
+
+	if ((s = getenv("YIQID_FIND_STEP_MS")) == NULL)
+		return (-1);
+	ms = strtol(s, &end, 10);
+	return (*s != '\0' && *end == '\0' && ms >= 0 && ms <= 10000 ?
+	    (int)ms : -1);
+}
+
+static void	find_slice(evutil_socket_t, short, void *);
+
+/*
+ * Search instruments for up to FIND_SLICE_US, and answer once all are
+ * searched.  A duration that fits nowhere reads every instrument's whole
+ * window (0.15 s of the loop at a million bookings on 2,000 instruments):
+ * in one go that would hold up every booking meanwhile, so the search
+ * goes on in the loop's next round, at the group commit's priority (a
+ * higher one would run again and again before the group's COMMIT).
+ * Bookings made between slices may or may not be seen, as they would be a
+ * moment later: what find offers is a hint, checked when booked.  A
+ * client that left is not noticed (evhttp tells only when the answer is
+ * sent): its find runs to the end.  Returns 1 once answered.
+ */
+static int
+find_pass(struct find_job *f)
+{
+	struct timespec	 t0, t;
+	struct timeval	 next = { 0, 0 };
+	int		 rc = SQLITE_OK;
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	while (f->next < f->nids && (rc = find_one(f)) == SQLITE_OK &&
+	    f->step_ms < 0) {
+		clock_gettime(CLOCK_MONOTONIC, &t);
+		if ((t.tv_sec - t0.tv_sec) * 1000000L +
+		    (t.tv_nsec - t0.tv_nsec) / 1000 >= FIND_SLICE_US)
+			break;
+	}
+	if (f->next == f->nids || rc != SQLITE_OK) {
+		find_answer(f, rc);
+		return (1);
+	}
+	if (f->slice == NULL &&
+	    ((f->slice = evtimer_new(f->r->ctx->base, find_slice, f)) == NULL ||
+	    event_priority_set(f->slice, DB_GROUP_PRIORITY) == -1))
+		fatalx("cannot make a find's slice event");
+	if (f->step_ms > 0) {
+		next.tv_sec = f->step_ms / 1000;
+		next.tv_usec = (f->step_ms % 1000) * 1000L;
+	}
+	evtimer_add(f->slice, &next);
+	return (0);
+}
+
+/* The next slice of a deferred find (find_pass()). */
+static void
+find_slice(evutil_socket_t fd, short what, void *arg)
+{
+	struct find_job	*f = arg;
+	struct req	*r = f->r;
+
+	if (!find_pass(f))
+		return;
+	LIST_REMOVE(f, entry);
+	find_free(f);
+	req_finish(r);
+}
+
+/* Is a find still being searched?  (The drain at SIGTERM waits.) */
+int
+finds_busy(struct yiqid *ctx)
+{
+	return (!LIST_EMPTY(&ctx->finds));
+}
+
+/* The daemon stops: answer what is still being searched 503. */
+void
+finds_stop(struct yiqid *ctx)
+{
+	struct find_job	*f;
+	struct req	*r;
+
+	while ((f = LIST_FIRST(&ctx->finds)) != NULL) {
+		LIST_REMOVE(f, entry);
+		r = f->r;
+		api_error(r, 503, "unavailable", "the server is stopping");
+		find_free(f);
+		req_finish(r);
+	}
+}
+
+/*
+ * The `limit` earliest slots over the matching instruments (after the
+ * first `offset`), in order of start, then instrument code.  The
+ * instruments are read in code order and searched in slices
+ * (find_pass()); the request is answered later if it takes more than one.
  */
 static void
 api_availability_find(struct req *r)
@@ -443,66 +629,49 @@ api_availability_find(struct req *r)
 	    "AND (:site IS NULL OR s.code = :site) ORDER BY i.code LIMIT :max";
 	const char	*dur = req_query(r, "duration");
 	sqlite3_stmt	*st;
-	struct found	*v = NULL, f;
-	json_t		*items;
-	size_t		 n = 0, i, k;
-	int64_t		*ids = NULL, limit, offset;
-	time_t		 from, to, end;
-	long		 len;
-	int		 rc = SQLITE_OK, nids = 0;
+	struct find_job	*f;
+	int64_t		 limit, offset;
+	int		 rc;
 
-	if (dur == NULL || duration_parse(dur, &len) == -1) {
+	f = xcalloc(1, sizeof *f);
+	if (dur == NULL || duration_parse(dur, &f->len) == -1) {
 		api_error_json(r, 400, "bad_request", json_pack("{s:s}", "field",
 		    "duration"), "duration is required, as ISO 8601 (PT2H)");
-		return;
+		goto out;
 	}
-	if (q_period(r, FIND_DEFAULT_DAYS, &from, &to) == -1 ||
+	if (q_period(r, FIND_DEFAULT_DAYS, &f->from, &f->to) == -1 ||
 	    q_limit(r, &limit, &offset) == -1)
-		return;
+		goto out;
+	if (offset > FIND_MAX_INSTRUMENTS) {
+		api_error_json(r, 400, "bad_request", json_pack("{s:s}", "field",
+		    "offset"), "offset may be at most %d (one slot per "
+		    "instrument)", FIND_MAX_INSTRUMENTS);
+		goto out;
+	}
 	if (req_query(r, "limit") == NULL)
-		limit = 10;
+		limit = FIND_DEFAULT_LIMIT;
+	f->r = r;
+	f->keep = (size_t)(limit + offset);
+	f->offset = (size_t)offset;
+	f->step_ms = find_step_ms();
 	st = db_prepare(r->ctx, q);
 	db_bind_text(st, ":cat", req_query(r, "category"));
 	db_bind_text(st, ":site", req_query(r, "site"));
 	db_bind_int(st, ":max", FIND_MAX_INSTRUMENTS);
-	ids = xcalloc(FIND_MAX_INSTRUMENTS, sizeof *ids);
+	f->ids = xcalloc(FIND_MAX_INSTRUMENTS, sizeof *f->ids);
 	while ((rc = db_step(st)) == SQLITE_ROW)
-		ids[nids++] = sqlite3_column_int64(st, 0);
+		f->ids[f->nids++] = sqlite3_column_int64(st, 0);
 	sqlite3_reset(st);
-	if (rc != SQLITE_DONE)
-		goto fail;
-	v = xcalloc(limit + 1, sizeof *v);
-	for (i = 0; i < (size_t)nids; i++) {
-		end = to;
-		if (n > 0 && n == (size_t)limit &&
-		    v[n - 1].start - 1 + len < end)
-			end = v[n - 1].start - 1 + len;
-		if ((f.j = earliest_slot(r, ids[i], from, end, len, &f.start,
-		    &rc)) == NULL) {
-			if (rc != SQLITE_OK)
-				goto fail;
-			continue;
-		}
-		/* After every kept slot that starts no later (codes ascend). */
-		for (k = n; k > 0 && v[k - 1].start > f.start; k--)
-			v[k] = v[k - 1];
-		v[k] = f;
-		if (n < (size_t)limit)
-			n++;
-		else
-			json_decref(v[n].j);	/* pushed out */
+	if (rc != SQLITE_DONE) {
+		api_db_error(r, rc);
+		goto out;
 	}
-	items = json_array();
-	for (i = 0; i < n; i++)
-		json_array_append_new(items, v[i].j);
-	api_reply(r, 200, json_pack("{s:o}", "items", items));
-	free(v);
-	free(ids);
+	f->v = xcalloc(f->keep + 1, sizeof *f->v);
+	if (find_pass(f))
+		goto out;
+	r->deferred = 1;
+	LIST_INSERT_HEAD(&r->ctx->finds, f, entry);
 	return;
-fail:
-	for (i = 0; i < n; i++)
-		json_decref(v[i].j);
-	free(v);
-	free(ids);
-	api_db_error(r, rc);
+out:
+	find_free(f);
 }

@@ -93,6 +93,8 @@ struct stmt_cache {
 };
 #define STMT_CACHE_SIZE	256
 
+struct find_job;
+
 /* The daemon: one of these, owned by main(). */
 struct yiqid {
 	struct config		 cfg;
@@ -134,6 +136,7 @@ struct yiqid {
 	struct checkpointer	*ckpt;		/* WAL checkpoints (checkpoint.c) */
 	struct feedcache	*feeds;		/* rendered feed events (feedcache.c) */
 	struct avcache		*avcache;	/* availability answers (availcache.c) */
+	LIST_HEAD(, find_job)	 finds;		/* finds in slices (api-availability.c) */
 };
 #define DB_PRIORITIES		3	/* event priorities of the base */
 #define DB_GROUP_PRIORITY	2	/* the group commit runs last */
@@ -441,6 +444,8 @@ void	 jb_time(struct jsonbuf *, time_t, const char *);
 extern const struct route api_availability_routes[];
 int	 busy_load(struct yiqid *, const struct instrument *, time_t, time_t,
 	    int64_t, struct span **, size_t *);
+int	 finds_busy(struct yiqid *);
+void	 finds_stop(struct yiqid *);
 
 /* api-reservations.c */
 extern const struct route api_reservations_routes[];
