@@ -44,6 +44,13 @@ log_setlevel(int level)
 	log_level = level;
 }
 
+/* Are debug lines written? */
+int
+log_debugging(void)
+{
+	return (log_level >= LOG_DEBUG);
+}
+
 /* Write all of p to standard error (a line: one write, never interleaved). */
 static void
 log_out(const char *p, size_t len)

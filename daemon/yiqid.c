@@ -184,6 +184,7 @@ on_hup(evutil_socket_t sig, short events, void *arg)
 	ctx->cfg.base_url = cfg.base_url != NULL ? xstrdup(cfg.base_url) : NULL;
 	config_free(&cfg);
 	log_info("SIGHUP: configuration re-read from %s", ctx->config_path);
+	memstat_log(ctx);
 }
 
 /* Become the configured user (only when started as root). */
@@ -317,6 +318,7 @@ serve_cleanup(struct yiqid *ctx)
 {
 	db_group_stop(ctx);	/* commit and answer what is held */
 	workflow_stop(ctx);
+	memstat_stop(ctx);
 	if (ctx->ev_sigterm != NULL)
 		event_free(ctx->ev_sigterm);
 	if (ctx->ev_sigint != NULL)
@@ -375,6 +377,7 @@ cmd_serve(struct yiqid *ctx, int demo)
 	if (calpoll_start(ctx, &cause) == -1)
 		goto fail;
 	workflow_start(ctx);
+	memstat_start(ctx);
 
 	budget_log(&ctx->cfg);
 	log_info("yiqid %s serving %s", YIQID_VERSION, ctx->cfg.database);

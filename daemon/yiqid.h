@@ -119,6 +119,7 @@ struct yiqid {
 	struct event		*ev_drain;	/* after SIGTERM (yiqid.c) */
 	struct timeval		 drain_until;
 	struct event		*ev_workflow;	/* the no-show sweep (workflow.c) */
+	struct event		*ev_memstat;	/* memory, debug (memstat.c) */
 
 	struct calpoll		*calpoll;	/* external calendars */
 	struct report_pool	*reports;	/* report worker threads */
@@ -244,6 +245,7 @@ struct instrument {
 /* log.c */
 void	log_init(int, int);
 void	log_setlevel(int);
+int	log_debugging(void);
 void	log_warn(const char *, ...) __attribute__((format(printf, 1, 2)));
 void	log_warnx(const char *, ...) __attribute__((format(printf, 1, 2)));
 void	log_info(const char *, ...) __attribute__((format(printf, 1, 2)));
@@ -464,6 +466,9 @@ int	 backup_run(const char *, const char *, char **);
 /* workflow.c */
 int	 workflow_sweep(struct yiqid *, time_t);
 void	 workflow_start(struct yiqid *);
+void	 memstat_start(struct yiqid *);
+void	 memstat_log(struct yiqid *);
+void	 memstat_stop(struct yiqid *);
 void	 workflow_stop(struct yiqid *);
 
 /* recur.c */
