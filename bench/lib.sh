@@ -62,6 +62,12 @@ stop() {
 rps() { sed -n 's/^Requests\/sec: *\([0-9.]*\).*/\1/p' "$1"; }
 pct() { sed -n "s/^ *$2%  *\([0-9.]*[a-z]*\).*/\1/p" "$1"; }
 non2xx() { sed -n 's/.*Non-2xx or 3xx responses: *\([0-9]*\).*/\1/p' "$1"; }
+# Figures compared with each other are measured in alternating rounds,
+# into $T/NAME.1, $T/NAME.2, ...: mid NAME names the file of the median
+# round (by requests/s), rounds NAME prints each round's requests/s.
+mid() { for f in "$T/$1".[0-9]*; do echo "$(rps "$f") $f"; done | sort -n |
+	awk '{ f[NR] = $2 } END { print f[int((NR + 1) / 2)] }'; }
+rounds() { for f in "$T/$1".[0-9]*; do printf ' %.0f' "$(rps "$f")"; done; }
 
 # churn OUT PAUSE URL [CURL-ARGS]: fetch URL until $T/stop exists, PAUSE
 # seconds apart; a line "STATUS SECONDS BYTES" each time in OUT.

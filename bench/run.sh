@@ -146,10 +146,6 @@ book bps $(( BASE + 200 * 86400 ))
 stop
 PRELOAD=
 
-# mid NAME: the file of NAME's median round; rounds NAME: each round's req/s
-mid() { for f in "$T/$1".[0-9]*; do echo "$(rps "$f") $f"; done | sort -n |
-	awk '{ f[NR] = $2 } END { print f[int((NR + 1) / 2)] }'; }
-rounds() { for f in "$T/$1".[0-9]*; do printf ' %.0f' "$(rps "$f")"; done; }
 B1=$(mid b1)
 b0=$(rps "$(mid b0)"); b1=$(rps "$B1"); bn=$(rps "$T/bn"); bp=$(rps "$T/bp")
 bs=$(rps "$T/bs"); bps=$(rps "$T/bps")
