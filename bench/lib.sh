@@ -68,6 +68,19 @@ non2xx() { sed -n 's/.*Non-2xx or 3xx responses: *\([0-9]*\).*/\1/p' "$1"; }
 mid() { for f in "$T/$1".[0-9]*; do echo "$(rps "$f") $f"; done | sort -n |
 	awk '{ f[NR] = $2 } END { print f[int((NR + 1) / 2)] }'; }
 rounds() { for f in "$T/$1".[0-9]*; do printf ' %.0f' "$(rps "$f")"; done; }
+# ratios A B: each round's requests/s of A over B's (measured minutes
+# apart at most, so the VM's drift cancels better than between medians);
+# middle: the middle of the numbers on its input.
+ratios() {
+	i=1
+	while [ -f "$T/$1.$i" ] && [ -f "$T/$2.$i" ]; do
+		awk -v a="$(rps "$T/$1.$i")" -v b="$(rps "$T/$2.$i")" \
+		    'BEGIN { printf " %.2f", a / b }'
+		i=$((i + 1))
+	done
+}
+middle() { tr ' ' '\n' | grep . | sort -n |
+	awk '{ v[NR] = $1 } END { printf "%.2f", v[int((NR + 1) / 2)] }'; }
 
 # churn OUT PAUSE URL [CURL-ARGS]: fetch URL until $T/stop exists, PAUSE
 # seconds apart; a line "STATUS SECONDS BYTES" each time in OUT.
