@@ -68,9 +68,16 @@ expect() {	# LIMIT
 	done | jq -R . | jq -sc .
 }
 
+find_get() {	# QUERY: GET /api/v1/availability?QUERY as a member
+	TOKEN=$MEMBER_TOKEN api GET "/api/v1/availability?$1"
+}
+slots() {	# the answer's items, as "CODE START" strings
+	jq -c '[.items[] | .instrument + " " + .start]' "$T/body"
+}
+
 answers() {	# LABEL: the checks of the answers, named with LABEL
 	# The 1,100: the free one, whose code sorts last, comes first.
-	TOKEN=$MEMBER_TOKEN api GET "/api/v1/availability?duration=PT2H&category=xrd&from=$FROM"
+	find_get "duration=PT2H&category=xrd&from=$FROM"
 	is "$1: find over 1,100 instruments answers" "$STATUS" 200
 	is "$1: ... the one free at once first, though its code sorts last" \
 	    "$(jq -c '[.items[0].instrument, .items[0].start]' "$T/body")" \
@@ -83,47 +90,47 @@ answers() {	# LABEL: the checks of the answers, named with LABEL
 
 	# The 40: sorted by start then code (expect, above).
 	for n in 1 3 10 39 40 1000; do
-		TOKEN=$MEMBER_TOKEN api GET "/api/v1/availability?duration=PT2H&category=nmr&from=$FROM&limit=$n"
+		find_get "duration=PT2H&category=nmr&from=$FROM&limit=$n"
 		is "$1: find, limit $n: the earliest slots, by start then code" \
-		    "$(jq -c '[.items[] | .instrument + " " + .start]' "$T/body")" "$(expect $n)"
+		    "$(slots)" "$(expect $n)"
 	done
-	TOKEN=$MEMBER_TOKEN api GET "/api/v1/availability?duration=PT2H&category=nmr&from=$FROM&limit=40"
+	find_get "duration=PT2H&category=nmr&from=$FROM&limit=40"
 	is "$1: ... the instrument in maintenance is never offered" \
 	    "$(jq '[.items[] | select(.instrument == "NMR-AA")] | length' "$T/body")" 0
 	is "$1: ... each item ends its duration after it starts" \
 	    "$(jq -c '[.items[] | (.end | sub("\\+08:00$"; "Z") | fromdate) -
 		(.start | sub("\\+08:00$"; "Z") | fromdate)] | unique' "$T/body")" "[7200]"
-	TOKEN=$MEMBER_TOKEN api GET "/api/v1/availability?duration=PT2H&category=nmr&from=$FROM&to=$(date -u -d "@$((T0 + 5 * 3600))" +%Y-%m-%dT%H:%M:%SZ)&limit=100"
+	find_get "duration=PT2H&category=nmr&from=$FROM&to=$(date -u -d "@$((T0 + 5 * 3600))" +%Y-%m-%dT%H:%M:%SZ)&limit=100"
 	is "$1: with to: only the slots that end by it" \
-	    "$(jq -c '[.items[] | .instrument + " " + .start]' "$T/body")" \
+	    "$(slots)" \
 	    "$(expect 40 | jq -c --arg last "$(local_time $((T0 + 3 * 3600)))" \
 		'[.[] | select(.[7:] <= $last)]')"
 
 	# The rules still hold: SHORT-1 takes at most an hour, SHORT-2 is booked
 	# at most a day ahead (T0 is two days ahead).
-	TOKEN=$MEMBER_TOKEN api GET "/api/v1/availability?duration=PT2H&category=short&from=$FROM"
+	find_get "duration=PT2H&category=short&from=$FROM"
 	is "$1: a slot longer than an instrument allows, or past its window: none" \
 	    "$(jq -c '.items' "$T/body")" '[]'
-	TOKEN=$MEMBER_TOKEN api GET "/api/v1/availability?duration=PT1H&category=short&from=$FROM"
+	find_get "duration=PT1H&category=short&from=$FROM"
 	is "$1: an hour: on the one that allows it" \
-	    "$(jq -c '[.items[] | .instrument + " " + .start]' "$T/body")" \
+	    "$(slots)" \
 	    "[\"SHORT-1 $(local_time $T0)\"]"
-	TOKEN=$MEMBER_TOKEN api GET "/api/v1/availability?duration=PT2H&category=short"
+	find_get "duration=PT2H&category=short"
 	is "$1: from now: the one within its window" \
 	    "$(jq -c '[.items[].instrument]' "$T/body")" '["SHORT-2"]'
 
 	# offset: the slots after the first offset, as any list.
-	TOKEN=$MEMBER_TOKEN api GET "/api/v1/availability?duration=PT2H&category=nmr&from=$FROM&limit=5&offset=3"
+	find_get "duration=PT2H&category=nmr&from=$FROM&limit=5&offset=3"
 	is "$1: offset 3, limit 5: the fourth to eighth earliest" \
-	    "$(jq -c '[.items[] | .instrument + " " + .start]' "$T/body")" \
+	    "$(slots)" \
 	    "$(expect 8 | jq -c '.[3:]')"
-	TOKEN=$MEMBER_TOKEN api GET "/api/v1/availability?duration=PT2H&category=nmr&from=$FROM&offset=38"
+	find_get "duration=PT2H&category=nmr&from=$FROM&offset=38"
 	is "$1: offset 38 of 40: the last two" \
-	    "$(jq -c '[.items[] | .instrument + " " + .start]' "$T/body")" \
+	    "$(slots)" \
 	    "$(expect 40 | jq -c '.[38:]')"
-	TOKEN=$MEMBER_TOKEN api GET "/api/v1/availability?duration=PT2H&category=nmr&from=$FROM&offset=40"
+	find_get "duration=PT2H&category=nmr&from=$FROM&offset=40"
 	is "$1: offset 40 of 40: none" "$(jq -c '.items' "$T/body")" '[]'
-	TOKEN=$MEMBER_TOKEN api GET "/api/v1/availability?duration=PT2H&category=nmr&offset=10001"
+	find_get "duration=PT2H&category=nmr&offset=10001"
 	is "$1: offset past 10,000 (one slot per instrument): 400" \
 	    "$STATUS $(jq -r .error.field "$T/body")" "400 offset"
 }
