@@ -137,7 +137,6 @@ cmd_admin_qualify_exec(struct client *c, const struct cmd_entry *e,
 	const char	*instrument = NULL, *category = NULL, *until = NULL;
 	json_t		*body, *resp;
 	long long	 id;
-	char		*path;
 	int		 ch, rc;
 
 	while ((ch = cmd_getopt(c, e, argc, argv)) != -1) {
@@ -166,10 +165,8 @@ cmd_admin_qualify_exec(struct client *c, const struct cmd_entry *e,
 		if ((rc = cmd_admin_qualification_find(c, argv[optind],
 		    instrument, category, &id)) != 0)
 			return (rc);
-		xasprintf(&path, "/qualifications/%lld", id);
-		rc = api_call(c, "DELETE", path, NULL, &resp);
-		free(path);
-		if (rc != 0)
+		if ((rc = api_call_id(c, "DELETE", "qualifications", id, NULL,
+		    NULL, &resp)) != 0)
 			return (rc);
 		json_decref(resp);
 		if (!c->json)

@@ -109,17 +109,10 @@ cmd_admin_suspensions_lift_exec(struct client *c, const struct cmd_entry *e,
 {
 	json_t		*resp;
 	long long	 id;
-	char		*path;
-	int		 ch, rc;
+	int		 rc;
 
-	while ((ch = cmd_getopt(c, e, argc, argv)) != -1)
-		return (cmd_usage(e, NULL));
-	if ((rc = cmd_id_arg(e, argc, argv, "suspension", &id)) != 0)
-		return (rc);
-	xasprintf(&path, "/suspensions/%lld/lift", id);
-	rc = api_call(c, "POST", path, NULL, &resp);
-	free(path);
-	if (rc != 0)
+	if ((rc = cmd_id_only(c, e, argc, argv, "suspension", &id)) != 0 ||
+	    (rc = api_call_id(c, "POST", "suspensions", id, "lift", NULL, &resp)) != 0)
 		return (rc);
 	if (c->json)
 		output_json(resp);

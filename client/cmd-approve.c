@@ -70,7 +70,6 @@ cmd_approve_exec(struct client *c, const struct cmd_entry *e, int argc,
 	const char	*reason = NULL, *verb;
 	json_t		*body = NULL, *resp;
 	long long	 id;
-	char		*path;
 	int		 ch, rc;
 
 	while ((ch = cmd_getopt(c, e, argc, argv)) != -1) {
@@ -89,9 +88,7 @@ cmd_approve_exec(struct client *c, const struct cmd_entry *e, int argc,
 		body = json_object();
 		json_object_set_new(body, "reason", json_string(reason));
 	}
-	xasprintf(&path, "/reservations/%lld/%s", id, e->name);
-	rc = api_call(c, "POST", path, body, &resp);
-	free(path);
+	rc = api_call_id(c, "POST", "reservations", id, e->name, body, &resp);
 	json_decref(body);
 	if (rc != 0)
 		return (rc);

@@ -42,7 +42,6 @@ cmd_cancel_exec(struct client *c, const struct cmd_entry *e, int argc,
 	const char	*reason = NULL;
 	json_t		*body = NULL, *resp;
 	long long	 id;
-	char		*path;
 	int		 ch, rc, series = 0;
 
 	while ((ch = cmd_getopt(c, e, argc, argv)) != -1) {
@@ -68,9 +67,7 @@ cmd_cancel_exec(struct client *c, const struct cmd_entry *e, int argc,
 		if (series)
 			json_object_set_new(body, "series", json_true());
 	}
-	xasprintf(&path, "/reservations/%lld", id);
-	rc = api_call(c, "DELETE", path, body, &resp);
-	free(path);
+	rc = api_call_id(c, "DELETE", "reservations", id, NULL, body, &resp);
 	json_decref(body);
 	if (rc != 0)
 		return (rc);

@@ -204,7 +204,6 @@ cmd_admin_faults_resolve_exec(struct client *c, const struct cmd_entry *e,
 	const char	*resolution = NULL;
 	json_t		*body, *resp;
 	long long	 id;
-	char		*path;
 	int		 ch, rc;
 
 	while ((ch = cmd_getopt(c, e, argc, argv)) != -1) {
@@ -222,9 +221,7 @@ cmd_admin_faults_resolve_exec(struct client *c, const struct cmd_entry *e,
 		json_decref(body);
 		return (cmd_usage(e, "the resolution must be UTF-8 text"));
 	}
-	xasprintf(&path, "/faults/%lld/resolve", id);
-	rc = api_call(c, "POST", path, body, &resp);
-	free(path);
+	rc = api_call_id(c, "POST", "faults", id, "resolve", body, &resp);
 	json_decref(body);
 	if (rc != 0)
 		return (rc);

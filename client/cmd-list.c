@@ -293,18 +293,10 @@ cmd_show_booking_exec(struct client *c, const struct cmd_entry *e, int argc,
 	};
 	json_t			*r;
 	long long		 id;
-	char			*path;
-	int			 ch, rc, i;
+	int			 rc, i;
 
-	while ((ch = cmd_getopt(c, e, argc, argv)) != -1)
-		return (cmd_usage(e, NULL));
-	if ((rc = cmd_id_arg(e, argc, argv, "booking", &id)) != 0)
-		return (rc);
-
-	xasprintf(&path, "/reservations/%lld", id);
-	rc = api_call(c, "GET", path, NULL, &r);
-	free(path);
-	if (rc != 0)
+	if ((rc = cmd_id_only(c, e, argc, argv, "booking", &id)) != 0 ||
+	    (rc = api_call_id(c, "GET", "reservations", id, NULL, NULL, &r)) != 0)
 		return (rc);
 	if (c->json) {
 		output_json(r);

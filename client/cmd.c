@@ -518,3 +518,13 @@ cmd_id_arg(const struct cmd_entry *e, int argc, char **argv, const char *what,
 	free(label);
 	return (rc != 0 ? YIQI_EXIT_USAGE : 0);
 }
+
+/* A command that takes no options, only one numbered object: cmd_id_arg(). */
+int
+cmd_id_only(struct client *c, const struct cmd_entry *e, int argc,
+    char **argv, const char *what, long long *id)
+{
+	if (cmd_getopt(c, e, argc, argv) != -1)
+		return (cmd_usage(e, NULL));
+	return (cmd_id_arg(e, argc, argv, what, id));
+}

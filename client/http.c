@@ -488,6 +488,24 @@ api_call(struct client *c, const char *method, const char *path,
 }
 
 /*
+ * The same on one numbered object: /COLLECTION/ID, or /COLLECTION/ID/ACTION
+ * when action is not NULL.
+ */
+int
+api_call_id(struct client *c, const char *method, const char *collection,
+    long long id, const char *action, json_t *body, json_t **out)
+{
+	char	*path;
+	int	 rc;
+
+	xasprintf(&path, "/%s/%lld%s%s", collection, id, action != NULL ? "/" :
+	    "", action != NULL ? action : "");
+	rc = api_call(c, method, path, body, out);
+	free(path);
+	return (rc);
+}
+
+/*
  * GET an absolute URL (a feed) without the API token, with one optional
  * extra header.  Returns 0 with *status and the raw body in *body (owned
  * by the caller, NUL-terminated, *len octets), or an exit status with

@@ -127,6 +127,8 @@ int	 cmd_number(const char *, const char *, long long, long long,
 	     long long *);
 int	 cmd_id_arg(const struct cmd_entry *, int, char **, const char *,
 	     long long *);
+int	 cmd_id_only(struct client *, const struct cmd_entry *, int, char **,
+	    const char *, long long *);
 int	 cmd_time(struct client *, struct zone_ref *, const char *,
 	     const char *, time_t *);
 int	 cmd_time_check(struct client *, const char *, const char *);
@@ -201,6 +203,8 @@ int	 http_request_raw(struct client *, const char *, const char *,
 	     const char *, size_t, const char *, json_t **, long *, char **);
 int	 api_call(struct client *, const char *, const char *, json_t *,
 	     json_t **);
+int	 api_call_id(struct client *, const char *, const char *, long long,
+	    const char *, json_t *, json_t **);
 int	 api_call_raw(struct client *, const char *, const char *,
 	     const char *, size_t, const char *, json_t **);
 int	 api_exit_status(long);
