@@ -13,6 +13,13 @@ init_db
 start_daemon -c "$T/yiqid.conf" || { not_ok "yiqid starts"; done_testing; }
 check "set-up" setup_basic
 
+# The listen backlog: SOMAXCONN (4096), as far as the kernel allows, not
+# libevent's 128, so that a burst of connections is not dropped and
+# retried a second later.
+want=$(awk '{ print ($1 < 4096 ? $1 : 4096) }' /proc/sys/net/core/somaxconn)
+is "yiqid listens with a backlog of min(SOMAXCONN, net.core.somaxconn)" \
+    "$(ss -ltnH "sport = :$PORT" | awk '{ print $3 }')" "$want"
+
 # Rate limit: a burst of 10, then 429 with Retry-After; others unaffected.
 served=0 limited=0 i=0
 while [ $i -lt 60 ] && [ $limited -eq 0 ]; do
