@@ -343,6 +343,13 @@ feedcache_feed_put(struct feedcache *fc, const char *etag,
 	fc_trim(fc);
 }
 
+/* Of the bytes held, those of whole feeds (feedcache_feed_put()). */
+size_t
+feedcache_feeds_used(struct feedcache *fc)
+{
+	return (fc->feeds_used);
+}
+
 /* What the cache holds and how it served: bytes, hits, misses. */
 void
 feedcache_stats(struct feedcache *fc, size_t *used, size_t *hits,

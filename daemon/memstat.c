@@ -36,20 +36,22 @@ void
 memstat_log(struct yiqid *ctx)
 {
 	struct mallinfo2 mi;
-	size_t		 feeds = 0, hits, misses;
+	size_t		 feeds = 0, whole = 0, hits, misses;
 	int		 cache = 0, hi;
 
 	if (!log_debugging())
 		return;
 	sqlite3_db_status(ctx->db, SQLITE_DBSTATUS_CACHE_USED, &cache, &hi, 0);
-	if (ctx->feeds != NULL)
+	if (ctx->feeds != NULL) {
 		feedcache_stats(ctx->feeds, &feeds, &hits, &misses);
+		whole = feedcache_feeds_used(ctx->feeds);
+	}
 	mi = mallinfo2();
-	log_debug("memory: rss %ld KiB; page cache %d KiB, feed events %zu KiB; "
-	    "heap in use %zu KiB, free in it %zu KiB, mapped %zu KiB, "
-	    "%zu KiB from the system", rss_kib(), cache / 1024, feeds / 1024,
-	    mi.uordblks / 1024, mi.fordblks / 1024, mi.hblkhd / 1024,
-	    mi.arena / 1024);
+	log_debug("memory: rss %ld KiB; page cache %d KiB, feed events %zu KiB "
+	    "(whole feeds %zu KiB); heap in use %zu KiB, free in it %zu KiB, "
+	    "mapped %zu KiB, %zu KiB from the system", rss_kib(), cache / 1024,
+	    feeds / 1024, whole / 1024, mi.uordblks / 1024, mi.fordblks / 1024,
+	    mi.hblkhd / 1024, mi.arena / 1024);
 }
 
 static void

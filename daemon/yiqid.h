@@ -671,6 +671,7 @@ void	 fctext_unref(struct fc_text *);
 struct fc_text *feedcache_feed_get(struct feedcache *, const char *);
 void	 feedcache_feed_put(struct feedcache *, const char *, struct fc_text *);
 void	 feedcache_stats(struct feedcache *, size_t *, size_t *, size_t *);
+size_t	 feedcache_feeds_used(struct feedcache *);
 
 /* workers.c */
 struct donepipe;

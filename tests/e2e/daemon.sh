@@ -75,7 +75,7 @@ sleep 0.3
 check "SIGHUP re-reads the configuration" grep -q 're-read' "$T/yiqid.log.new"
 # (glibc's heap figures read 0 under the sanitizers, whose allocator is not glibc's.)
 check "... and at log_level debug says where the memory is" \
-    grep -Eq 'memory: rss [1-9][0-9]* KiB; page cache [0-9]+ KiB, feed events [0-9]+ KiB; heap in use [0-9]+ KiB' "$T/yiqid.log.new"
+    grep -Eq 'memory: rss [1-9][0-9]* KiB; page cache [0-9]+ KiB, feed events [0-9]+ KiB \(whole feeds [0-9]+ KiB\); heap in use [0-9]+ KiB' "$T/yiqid.log.new"
 check "SIGHUP shares the new cache_mb (3/8 to events, 1/4 to workers, 1/16 to availability)" \
     grep -q "cache_mb 8: page cache 2560 KiB, feed events 3072 KiB, 4 feed workers 512 KiB each, availability answers 512 KiB" "$T/yiqid.log.new"
 STATUS=$(curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $ADMIN_TOKEN" \
