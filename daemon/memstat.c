@@ -1,7 +1,8 @@
 /*
  * memstat.c: where the daemon's memory is.  With log_level = debug, a line
- * a minute: the process's resident size, the loop's SQLite page cache, the
- * rendered feed events and glibc's heap (in use, free inside it, in its
+ * at the start, at each SIGHUP and every minute: the process's resident
+ * size, the loop's SQLite page cache, the rendered feed events (and the
+ * whole feeds among them) and glibc's heap (in use, free inside it, in its
  * own mappings).  For an operator who wonders what grows, and for
  * bench/soak.sh, whose growth figure alone does not say what grew.
  */
