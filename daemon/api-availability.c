@@ -413,7 +413,7 @@ struct find_job {
 	size_t			 next;		/* ids[next] is searched next */
 	struct found		*v;
 	size_t			 n;
-	int			 step_ms;	/* tests: find_step_ms() */
+	int			 step_ms;	/* tests: find_pass() */
 	struct event		*slice;		/* the next slice */
 	LIST_ENTRY(find_job)	 entry;		/* in ctx->finds while deferred */
 };
@@ -513,25 +513,6 @@ find_free(struct find_job *f)
 	free(f);
 }
 
-/*
- * Tests: YIQID_FIND_STEP_MS (0 to 10,000) searches one instrument per
- * slice, the slices that many ms apart, so that a find surely spans many
- * turns of the loop.  -1 when unset.
- */
-static int
-find_step_ms(void)
-{
-	const char	*s;
-	char		*end;
-	long		 ms;
-
-	if ((s = getenv("YIQID_FIND_STEP_MS")) == NULL)
-		return (-1);
-	ms = strtol(s, &end, 10);
-	return (*s != '\0' && *end == '\0' && ms >= 0 && ms <= 10000 ?
-	    (int)ms : -1);
-}
-
 static void	find_slice(evutil_socket_t, short, void *);
 
 /*
@@ -539,8 +520,8 @@ static void	find_slice(evutil_socket_t, short, void *);
  * searched.  A duration that fits nowhere reads every instrument's whole
  * window (0.15 s of the loop at a million bookings on 2,000 instruments):
  * in one go that would hold up every booking meanwhile, so the search
- * goes on in the loop's next round, at the group commit's priority (a
- * higher one would run again and again before the group's COMMIT).
+ * goes on in a later round (loop_later()).  Tests set YIQID_FIND_STEP_MS
+ * to search one instrument a slice, the slices that many ms apart.
  * Bookings made between slices may or may not be seen, as they would be a
  * moment later: what find offers is a hint, checked when booked.  A
  * client that left is not noticed (evhttp tells only when the answer is
@@ -550,7 +531,6 @@ static int
 find_pass(struct find_job *f)
 {
 	struct timespec	 t0, t;
-	struct timeval	 next = { 0, 0 };
 	int		 rc = SQLITE_OK;
 
 	clock_gettime(CLOCK_MONOTONIC, &t0);
@@ -565,15 +545,8 @@ find_pass(struct find_job *f)
 		find_answer(f, rc);
 		return (1);
 	}
-	if (f->slice == NULL &&
-	    ((f->slice = evtimer_new(f->r->ctx->base, find_slice, f)) == NULL ||
-	    event_priority_set(f->slice, DB_GROUP_PRIORITY) == -1))
-		fatalx("cannot make a find's slice event");
-	if (f->step_ms > 0) {
-		next.tv_sec = f->step_ms / 1000;
-		next.tv_usec = (f->step_ms % 1000) * 1000L;
-	}
-	evtimer_add(f->slice, &next);
+	loop_later(f->r->ctx, &f->slice, find_slice, f,
+	    f->step_ms > 0 ? f->step_ms : 0);
 	return (0);
 }
 
@@ -653,7 +626,7 @@ api_availability_find(struct req *r)
 	f->r = r;
 	f->keep = (size_t)(limit + offset);
 	f->offset = (size_t)offset;
-	f->step_ms = find_step_ms();
+	f->step_ms = test_ms("YIQID_FIND_STEP_MS");
 	st = db_prepare(r->ctx, q);
 	db_bind_text(st, ":cat", req_query(r, "category"));
 	db_bind_text(st, ":site", req_query(r, "site"));

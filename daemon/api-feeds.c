@@ -1099,25 +1099,6 @@ feed_release(struct feed *f)
 }
 
 /*
- * Tests: YIQID_FEED_SLICE_MS (1 to 10,000) spaces a feed's slices out, so
- * that a pass is surely still going when the test stops the daemon.
- */
-static void
-feed_slice_test_delay(struct timeval *tv)
-{
-	const char	*s;
-	long		 ms;
-
-	if ((s = getenv("YIQID_FEED_SLICE_MS")) == NULL)
-		return;
-	ms = strtol(s, NULL, 10);
-	if (ms > 0 && ms <= 10000) {
-		tv->tv_sec = ms / 1000;
-		tv->tv_usec = (ms % 1000) * 1000;
-	}
-}
-
-/*
  * Read the job's rows into f->fe from f->row on, rendering what the cache
  * lacks, and answer once all are in.  Rendering costs ~20 us an event, so
  * a feed none of whose events are kept yet (0.2 s for a site feed) would
@@ -1130,12 +1111,11 @@ feed_slice_test_delay(struct timeval *tv)
 static int
 feed_pass(struct feed *f)
 {
-	struct timeval			 next = { 0, 0 };
 	struct req			*r = f->r;
 	struct feedcache		*fc = r->ctx->feeds;
 	size_t				 n = feedjob_nrows(f->job);
 	struct timespec			 t0;
-	int				 renders = 0;
+	int				 renders = 0, ms;
 
 	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t0);
 	f->slices++;
@@ -1152,16 +1132,11 @@ feed_pass(struct feed *f)
 	if (f->row == n)
 		return (1);
 	/*
-	 * Last, as the group commit: a slice of a higher priority would run
-	 * again and again before the group's COMMIT, whose held replies
-	 * would wait for the whole pass.
+	 * Tests: YIQID_FEED_SLICE_MS spaces the slices out, so that a pass is
+	 * surely still going when the test stops the daemon (waits.sh).
 	 */
-	if (f->slice == NULL &&
-	    ((f->slice = evtimer_new(r->ctx->base, feed_slice, f)) == NULL ||
-	    event_priority_set(f->slice, DB_GROUP_PRIORITY) == -1))
-		fatalx("cannot make a feed's slice event");
-	feed_slice_test_delay(&next);
-	evtimer_add(f->slice, &next);
+	ms = test_ms("YIQID_FEED_SLICE_MS");
+	loop_later(r->ctx, &f->slice, feed_slice, f, ms > 0 ? ms : 0);
 	return (0);
 }
 

@@ -407,17 +407,46 @@ db_group_check(struct yiqid *ctx)
 	db_group_end(ctx);
 }
 
-/* A hold time in ms from the environment: 0 to 10000, else 0. */
-static int
-strtonum_ms(const char *s)
+/*
+ * A time in ms that a test sets in the environment variable name to make
+ * a race certain (docs/testing.md): 0 to 10,000; -1 when unset or not
+ * such a number.
+ */
+int
+test_ms(const char *name)
 {
-	char	*end;
-	long	 v;
+	const char	*s;
+	char		*end;
+	long		 v;
 
+	if ((s = getenv(name)) == NULL)
+		return (-1);
 	v = strtol(s, &end, 10);
 	if (*s == '\0' || *end != '\0' || v < 0 || v > 10000)
-		return (0);
+		return (-1);
 	return ((int)v);
+}
+
+/*
+ * Run cb(arg) in a later round of the loop, ms from now (0: the next
+ * round), at the group commit's priority: work done in slices (a feed's
+ * renders, a find's search) goes on there, after every request already
+ * readable.  A higher priority would run its slices again and again before
+ * the group's COMMIT, whose held replies would wait for the whole of it.
+ * *ev is made at the first call and used again; its owner frees it.
+ */
+void
+loop_later(struct yiqid *ctx, struct event **ev, event_callback_fn cb,
+    void *arg, int ms)
+{
+	struct timeval	tv;
+
+	if (*ev == NULL && ((*ev = evtimer_new(ctx->base, cb, arg)) == NULL ||
+	    event_priority_set(*ev, DB_GROUP_PRIORITY) == -1))
+		fatalx("cannot make a slice's event");
+	tv.tv_sec = ms / 1000;
+	tv.tv_usec = (ms % 1000) * 1000L;
+	evtimer_add(*ev, &tv);
 }
 
 static void
@@ -435,13 +464,11 @@ db_group_cb(evutil_socket_t fd, short events, void *arg)
 void
 db_group_start(struct yiqid *ctx)
 {
-	const char	*s;
-
 	TAILQ_INIT(&ctx->held);
 	if (!ctx->cfg.group_commit)
 		return;
-	if ((s = getenv("YIQID_GROUP_HOLD_MS")) != NULL)
-		ctx->group_hold_ms = strtonum_ms(s);
+	if ((ctx->group_hold_ms = test_ms("YIQID_GROUP_HOLD_MS")) < 0)
+		ctx->group_hold_ms = 0;
 	ctx->ev_group = event_new(ctx->base, -1, 0, db_group_cb, ctx);
 	if (ctx->ev_group == NULL ||
 	    event_priority_set(ctx->ev_group, DB_GROUP_PRIORITY) == -1)

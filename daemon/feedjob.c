@@ -391,16 +391,13 @@ static struct feedjob_pool *
 pool_get(struct yiqid *ctx)
 {
 	struct feedjob_pool	*pool;
-	const char		*s;
-	long			 ms;
+	int			 ms;
 
 	if (ctx->feedjobs != NULL)
 		return (ctx->feedjobs);
 	pool = xcalloc(1, sizeof *pool);
-	if ((s = getenv("YIQID_FEEDJOB_HOLD_MS")) != NULL) {
-		ms = strtol(s, NULL, 10);
-		pool->hold_ms = ms > 0 && ms <= 10000 ? ms : 0;
-	}
+	if ((ms = test_ms("YIQID_FEEDJOB_HOLD_MS")) > 0)
+		pool->hold_ms = ms;
 	if ((pool->dp = donepipe_new(ctx->base, job_done, ctx)) == NULL) {
 		free(pool);
 		return (NULL);

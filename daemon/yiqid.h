@@ -331,6 +331,9 @@ void	 db_group_start(struct yiqid *);
 void	 db_group_stop(struct yiqid *);
 void	 db_group_end(struct yiqid *);
 void	 db_group_check(struct yiqid *);
+void	 loop_later(struct yiqid *, struct event **, event_callback_fn, void *,
+	    int);
+int	 test_ms(const char *);
 #define	 db_begin(ctx) db_begin_((ctx), __FILE__, __LINE__)
 void	 db_bind_int(sqlite3_stmt *, const char *, int64_t);
 void	 db_bind_text(sqlite3_stmt *, const char *, const char *);
