@@ -145,6 +145,14 @@ start_daemon || { not_ok "yiqid starts"; done_testing; }
 answers "one instrument a slice"
 stop_daemon || not_ok "yiqid stops"
 
+# And with group commit off (no replies held: a deferred find answers
+# straight from its last slice).
+printf '[yiqid]\ngroup_commit = off\n' > "$T/yiqid.conf"
+start_daemon -c "$T/yiqid.conf" || { not_ok "yiqid starts"; done_testing; }
+find_get "duration=PT2H&category=nmr&from=$FROM&limit=40"
+is "group commit off, one instrument a slice: the same 40 slots" "$(slots)" "$(expect 40)"
+stop_daemon || not_ok "yiqid stops"
+
 # While a find is searched, the loop serves others: 40 instruments, 20 ms
 # apart, take at least 0.8 s; a booking made 0.3 s in is answered before,
 # and the find, reaching NMR-39 (free from T0) after it, sees it.
