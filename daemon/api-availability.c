@@ -523,9 +523,8 @@ static void	find_slice(evutil_socket_t, short, void *);
  * goes on in a later round (loop_later()).  Tests set YIQID_FIND_STEP_MS
  * to search one instrument a slice, the slices that many ms apart.
  * Bookings made between slices may or may not be seen, as they would be a
- * moment later: what find offers is a hint, checked when booked.  A
- * client that left is not noticed (evhttp tells only when the answer is
- * sent): its find runs to the end.  Returns 1 once answered.
+ * moment later: what find offers is a hint, checked when booked.  Returns
+ * 1 once answered.
  */
 static int
 find_pass(struct find_job *f)
@@ -557,7 +556,10 @@ find_slice(evutil_socket_t fd, short what, void *arg)
 	struct find_job	*f = arg;
 	struct req	*r = f->r;
 
-	if (!find_pass(f))
+	if (req_client_left(r)) {
+		/* No one to answer: stop, and log it as nginx would. */
+		api_error(r, 499, "client_left", "the client left");
+	} else if (!find_pass(f))
 		return;
 	LIST_REMOVE(f, entry);
 	find_free(f);

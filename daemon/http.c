@@ -29,6 +29,7 @@
 #include <string.h>
 
 #include <event2/buffer.h>
+#include <event2/bufferevent.h>
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
 
@@ -431,6 +432,27 @@ req_free(struct req *r)
 	if (r->gone)
 		evhttp_request_free(r->ev);
 	free(r);
+}
+
+/*
+ * Has the client of a deferred request closed its connection?  evhttp
+ * notices only when the answer is written; a look at the socket tells now
+ * (end of file: left; data or nothing yet: still there).
+ */
+int
+req_client_left(struct req *r)
+{
+	struct evhttp_connection	*evcon;
+	struct bufferevent		*bev;
+	evutil_socket_t			 fd;
+	char				 c;
+
+	if ((evcon = evhttp_request_get_connection(r->ev)) == NULL)
+		return (1);
+	if ((bev = evhttp_connection_get_bufferevent(evcon)) == NULL ||
+	    (fd = bufferevent_getfd(bev)) == -1)
+		return (0);
+	return (recv(fd, &c, 1, MSG_PEEK | MSG_DONTWAIT) == 0);
 }
 
 /* Free a deferred request once it has been answered. */

@@ -386,6 +386,7 @@ void	 api_reply_shared(struct req *, int, const char *, const char *, size_t,
 	    void (*)(const void *, size_t, void *), void *);
 const char *req_query(struct req *, const char *);
 void	 req_finish(struct req *);
+int	 req_client_left(struct req *);
 void	 http_group_done(struct yiqid *, int);
 int	 http_draining(struct yiqid *);
 
