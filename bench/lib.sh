@@ -27,6 +27,9 @@ trap '[ -n "$PID" ] && kill "$PID" 2>/dev/null; wait 2>/dev/null; [ -n "${KEEP:-
 start() {	# DB [CONFIG-LINE...]: start yiqid on it, set PID and URL
 	db=$1
 	shift
+	# The previous step's writes (a 340-MB database copied, a WAL) are
+	# flushed now, not during the figure (its fsyncs would queue behind).
+	sync
 	printf 'rate_limit = 0\n' > "$T/yiqid.conf"
 	for l in "$@"; do [ -z "$l" ] || echo "$l" >> "$T/yiqid.conf"; done
 	: > "$T/log"
@@ -37,6 +40,7 @@ start() {	# DB [CONFIG-LINE...]: start yiqid on it, set PID and URL
 }
 
 start_naive() {	# DB: start the naive baseline server (bench/naive.c) on it
+	sync
 	: > "$T/log"
 	env ${PRELOAD:+LD_PRELOAD="$PRELOAD"} \
 	    "$NAIVE" -d "$1" -l 127.0.0.1:0 2>"$T/log" &
@@ -94,8 +98,8 @@ churn() {
 	done
 }
 
-book() {	# OUT BASE: wrk the booking load
-	TOKEN=$MEMBER INSTRUMENTS=$M BASE=$2 THREADS=$THREADS \
+book() {	# OUT BASE: wrk the booking load (bench/book.lua; STRIDE)
+	TOKEN=$MEMBER INSTRUMENTS=$M BASE=$2 THREADS=$THREADS STRIDE=${STRIDE:-} \
 	    wrk -t$THREADS -c$C -d"${DUR}s" --latency -s "$TOP/bench/book.lua" \
 	    "$URL" > "$T/$1"
 	[ -z "$(non2xx "$T/$1")" ] || echo "  warning: $(non2xx "$T/$1") bookings not 201" >&2

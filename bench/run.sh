@@ -19,6 +19,9 @@
 #   - GET /api/v1/health and a week's availability, requests/s;
 #   - booking latency while a site feed (~10,000 events) and a year's
 #     report are requested over and over.
+# Bookings go to instruments far apart in turn, as independent users'
+# requests do (bench/book.lua); the flat cost is also measured with
+# adjacent instruments in turn, the order used until 2026-11-29.
 # Every booking request asks for a distinct free slot, so all should be 201;
 # wrk's "Non-2xx" line would show any that were not.  Prints each figure
 # beside its target.
@@ -59,6 +62,18 @@ while [ $r -le "$R" ]; do
 	start "$T/round.db"
 	book b1.$r $BASE
 	stop
+	# The same two in the order used until 2026-11-29, consecutive
+	# requests on adjacent instruments (bench/book.lua).
+	STRIDE=1
+	echo "the same two, adjacent instruments in turn, round $r of $R ..."
+	for d in 0 1; do
+		rm -f "$T/round.db"*
+		if [ $d = 0 ]; then cp "$DB0" "$T/round.db"; else cp "$DB1" "$T/round.db"; fi
+		start "$T/round.db"
+		book a$d.$r $BASE
+		stop
+	done
+	STRIDE=
 	rm -f "$T/round.db"*
 	r=$((r + 1))
 done
@@ -170,6 +185,11 @@ printf '%-58s %10s   %s\n' "  group commit / bench/naive program, fsync $SU us" 
 FLAT=$(ratios b1 b0)
 printf '%-58s %10s   %s\n' "flat cost: $N existing / 0 existing (median round)" "$(echo "$FLAT" | middle)" ">= 0.80"
 printf '%-58s %s\n' "  each round's" "$FLAT"
+FLATA=$(ratios a1 a0)
+printf '%-58s %10s   %s\n' "  the same, adjacent instruments in turn (STRIDE=1)" "$(echo "$FLATA" | middle)" "(the order until 2026-11-29)"
+printf '%-58s %s\n' "    each round's" "$FLATA"
+printf '%-58s %s\n' "    bookings/s, 0 existing, rounds" "$(rounds a0)"
+printf '%-58s %s\n' "    bookings/s, $N existing, rounds" "$(rounds a1)"
 printf '%-58s %10.0f   %s\n' "GET /api/v1/health req/s (median round)" "$h" ""
 printf '%-58s %s\n' "  rounds" "$(rounds health)"
 printf '%-58s %10.0f   %s\n' "GET availability (a week) req/s (median round)" "$a" ""
