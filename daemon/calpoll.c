@@ -417,7 +417,6 @@ int
 calpoll_start(struct yiqid *ctx, char **cause)
 {
 	struct calpoll	*cp;
-	struct timeval	 tv = { CALPOLL_TICK, 0 };
 
 	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
 		xasprintf(cause, "cannot initialise libcurl");
@@ -434,10 +433,9 @@ calpoll_start(struct yiqid *ctx, char **cause)
 	curl_multi_setopt(cp->multi, CURLMOPT_TIMERFUNCTION, calpoll_timer_cb);
 	curl_multi_setopt(cp->multi, CURLMOPT_TIMERDATA, cp);
 	cp->timer = evtimer_new(ctx->base, calpoll_on_timer, cp);
-	cp->tick = event_new(ctx->base, -1, EV_PERSIST, calpoll_on_tick, cp);
-	if (cp->timer == NULL || cp->tick == NULL)
-		fatalx("cannot create the poller's events");
-	event_add(cp->tick, &tv);
+	if (cp->timer == NULL)
+		fatalx("cannot create the poller's timer");
+	cp->tick = loop_every(ctx, CALPOLL_TICK, calpoll_on_tick, cp);
 	ctx->calpoll = cp;
 	return (0);
 }

@@ -449,6 +449,23 @@ loop_later(struct yiqid *ctx, struct event **ev, event_callback_fn cb,
 	evtimer_add(*ev, &tv);
 }
 
+/*
+ * A timer that runs cb(arg) every secs seconds from now until its owner
+ * frees the event returned (the no-show sweep, the calendar poll's tick,
+ * the memory line).  Fatal if libevent cannot make it.
+ */
+struct event *
+loop_every(struct yiqid *ctx, int secs, event_callback_fn cb, void *arg)
+{
+	struct timeval	 tv = { secs, 0 };
+	struct event	*ev;
+
+	if ((ev = event_new(ctx->base, -1, EV_PERSIST, cb, arg)) == NULL ||
+	    event_add(ev, &tv) == -1)
+		fatalx("cannot start a timer");
+	return (ev);
+}
+
 static void
 db_group_cb(evutil_socket_t fd, short events, void *arg)
 {

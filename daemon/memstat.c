@@ -65,13 +65,8 @@ memstat_tick(evutil_socket_t fd, short what, void *arg)
 void
 memstat_start(struct yiqid *ctx)
 {
-	struct timeval	tv = { MEMSTAT_S, 0 };
-
 	memstat_log(ctx);
-	ctx->ev_memstat = event_new(ctx->base, -1, EV_PERSIST, memstat_tick,
-	    ctx);
-	if (ctx->ev_memstat == NULL || event_add(ctx->ev_memstat, &tv) == -1)
-		fatalx("cannot arm the memory timer");
+	ctx->ev_memstat = loop_every(ctx, MEMSTAT_S, memstat_tick, ctx);
 }
 
 void

@@ -120,16 +120,8 @@ workflow_tick(evutil_socket_t fd, short events, void *arg)
 void
 workflow_start(struct yiqid *ctx)
 {
-	struct timeval	tv;
-
-	ctx->ev_workflow = event_new(ctx->base, -1, EV_PERSIST, workflow_tick,
-	    ctx);
-	if (ctx->ev_workflow == NULL)
-		fatalx("cannot create the workflow timer");
-	tv.tv_sec = ctx->cfg.timer_interval;
-	tv.tv_usec = 0;
-	if (event_add(ctx->ev_workflow, &tv) == -1)
-		fatalx("cannot start the workflow timer");
+	ctx->ev_workflow = loop_every(ctx, ctx->cfg.timer_interval,
+	    workflow_tick, ctx);
 }
 
 /* Stop and free the workflow timer, if it was started. */

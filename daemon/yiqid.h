@@ -333,6 +333,7 @@ void	 db_group_end(struct yiqid *);
 void	 db_group_check(struct yiqid *);
 void	 loop_later(struct yiqid *, struct event **, event_callback_fn, void *,
 	    int);
+struct event *loop_every(struct yiqid *, int, event_callback_fn, void *);
 int	 test_ms(const char *);
 #define	 db_begin(ctx) db_begin_((ctx), __FILE__, __LINE__)
 void	 db_bind_int(sqlite3_stmt *, const char *, int64_t);
@@ -470,10 +471,12 @@ int	 backup_run(const char *, const char *, char **);
 /* workflow.c */
 int	 workflow_sweep(struct yiqid *, time_t);
 void	 workflow_start(struct yiqid *);
+void	 workflow_stop(struct yiqid *);
+
+/* memstat.c */
 void	 memstat_start(struct yiqid *);
 void	 memstat_log(struct yiqid *);
 void	 memstat_stop(struct yiqid *);
-void	 workflow_stop(struct yiqid *);
 
 /* recur.c */
 int	 recur_expand(const char *, const char *, time_t, size_t, time_t **,
