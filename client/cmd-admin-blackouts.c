@@ -316,7 +316,8 @@ cmd_admin_blackouts_rm_exec(struct client *c, const struct cmd_entry *e,
 	int		 rc;
 
 	if ((rc = cmd_id_only(c, e, argc, argv, "blackout", &id)) != 0 ||
-	    (rc = api_call_id(c, "DELETE", "blackouts", id, NULL, NULL, &resp)) != 0)
+	    (rc = api_call_id(c, "DELETE", "blackouts", id, NULL, NULL,
+	    &resp)) != 0)
 		return (rc);
 	if (c->json)
 		output_json(resp);

@@ -112,7 +112,8 @@ cmd_admin_suspensions_lift_exec(struct client *c, const struct cmd_entry *e,
 	int		 rc;
 
 	if ((rc = cmd_id_only(c, e, argc, argv, "suspension", &id)) != 0 ||
-	    (rc = api_call_id(c, "POST", "suspensions", id, "lift", NULL, &resp)) != 0)
+	    (rc = api_call_id(c, "POST", "suspensions", id, "lift", NULL,
+	    &resp)) != 0)
 		return (rc);
 	if (c->json)
 		output_json(resp);

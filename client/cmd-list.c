@@ -296,7 +296,8 @@ cmd_show_booking_exec(struct client *c, const struct cmd_entry *e, int argc,
 	int			 rc, i;
 
 	if ((rc = cmd_id_only(c, e, argc, argv, "booking", &id)) != 0 ||
-	    (rc = api_call_id(c, "GET", "reservations", id, NULL, NULL, &r)) != 0)
+	    (rc = api_call_id(c, "GET", "reservations", id, NULL, NULL,
+	    &r)) != 0)
 		return (rc);
 	if (c->json) {
 		output_json(r);
