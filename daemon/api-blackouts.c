@@ -291,7 +291,8 @@ api_blackouts_list(struct req *r)
 		api_db_error(r, rc);
 		return;
 	}
-	api_reply(r, 200, json_pack("{s:o}", "items", items));
+	api_reply(r, 200, json_pack("{s:o,s:I,s:I}", "items", items, "limit",
+	    (json_int_t)limit, "offset", (json_int_t)offset));
 }
 
 static void
