@@ -11,14 +11,12 @@
 
 enum {
 	OPT_AUDIT_BOOKING = 256,
-	OPT_AUDIT_LIMIT,
 	OPT_AUDIT_SINCE,
 	OPT_AUDIT_USER
 };
 
 static const struct option cmd_admin_audit_options[] = {
 	{ "booking", required_argument, NULL, OPT_AUDIT_BOOKING },
-	{ "limit", required_argument, NULL, OPT_AUDIT_LIMIT },
 	{ "since", required_argument, NULL, OPT_AUDIT_SINCE },
 	{ "user", required_argument, NULL, OPT_AUDIT_USER },
 	{ NULL, 0, NULL, 0 }
@@ -30,19 +28,22 @@ static int	cmd_admin_audit_exec(struct client *, const struct cmd_entry *,
 const struct cmd_entry cmd_admin_audit_entry = {
 	.name = "audit",
 	.about = "show who changed what and when (the audit log)",
-	.usage = "[--booking ID | --user LOGIN] [--since T] [--limit N]",
+	.usage = "[--booking ID | --user LOGIN] [--since T] [--limit N]\n"
+	    "            [--offset N]",
 	.help =
 	    "  --booking ID      changes to one booking\n"
 	    "  --user LOGIN      changes made by one user\n"
 	    "  --since T         changes at or after T\n"
-	    "  --limit N         at most N entries (1-1000, default 100)\n",
+	    CMD_HELP_PAGE(100, ""),
 	.options = cmd_admin_audit_options,
+	.page = 100,
 	.flags = CMD_ADMIN,
 	.exec = cmd_admin_audit_exec
 };
 
 static void
-cmd_admin_audit_print(json_t *resp)
+cmd_admin_audit_print(struct client *c, const struct cmd_entry *e,
+    json_t *resp)
 {
 	struct table	*t;
 	json_t		*a;
@@ -65,6 +66,7 @@ cmd_admin_audit_print(json_t *resp)
 		printf("No changes match.\n");
 	else
 		table_print(t, stdout);
+	output_page_note(c, e, resp, t->nrows, NULL);
 	table_free(t);
 }
 
@@ -74,7 +76,6 @@ cmd_admin_audit_exec(struct client *c, const struct cmd_entry *e, int argc,
 {
 	struct zone_ref	 zr;
 	const char	*booking = NULL, *user = NULL, *since = NULL;
-	const char	*limit = NULL;
 	long long	 n;
 	json_t		*resp;
 	char		*path, *text;
@@ -88,11 +89,6 @@ cmd_admin_audit_exec(struct client *c, const struct cmd_entry *e, int argc,
 			if (cmd_number("--booking", optarg, 1, LLONG_MAX, &n) != 0)
 				return (YIQI_EXIT_USAGE);
 			booking = optarg;
-			break;
-		case OPT_AUDIT_LIMIT:
-			if (cmd_number("--limit", optarg, 1, 1000, &n) != 0)
-				return (YIQI_EXIT_USAGE);
-			limit = optarg;
 			break;
 		case OPT_AUDIT_SINCE:
 			since = optarg;
@@ -114,7 +110,7 @@ cmd_admin_audit_exec(struct client *c, const struct cmd_entry *e, int argc,
 		http_query(&path, "id", booking);
 	}
 	http_query(&path, "user", user);
-	http_query(&path, "limit", limit);
+	cmd_page_query(c, &path);
 	if (since != NULL) {
 		if ((rc = cmd_time(c, &zr, "--since", since, &when)) != 0)
 			goto out;
@@ -127,7 +123,7 @@ cmd_admin_audit_exec(struct client *c, const struct cmd_entry *e, int argc,
 	if (c->json)
 		output_json(resp);
 	else
-		cmd_admin_audit_print(resp);
+		cmd_admin_audit_print(c, e, resp);
 	json_decref(resp);
 out:
 	free(path);

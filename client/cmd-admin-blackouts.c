@@ -53,12 +53,15 @@ static int	cmd_admin_blackouts_rm_exec(struct client *,
 const struct cmd_entry cmd_admin_blackouts_entry = {
 	.name = "blackouts",
 	.about = "list blackouts (maintenance, calibration, park closures)",
-	.usage = "[--instrument I | --site S] [--from T] [--to T]",
+	.usage = "[--instrument I | --site S] [--from T] [--to T] [--limit N]\n"
+	    "            [--offset N]",
 	.help =
 	    "  --instrument I    blackouts of instrument I\n"
 	    "  --site S          blackouts of site S\n"
-	    "  --from T, --to T  only those overlapping this time\n",
+	    "  --from T, --to T  only those overlapping this time\n"
+	    CMD_HELP_PAGE(100, ""),
 	.options = cmd_admin_blackouts_options,
+	.page = 100,
 	.flags = CMD_ADMIN,
 	.exec = cmd_admin_blackouts_exec
 };
@@ -148,6 +151,7 @@ cmd_admin_blackouts_exec(struct client *c, const struct cmd_entry *e,
 		http_query(&path, "to", text);
 		free(text);
 	}
+	cmd_page_query(c, &path);
 	if ((rc = api_call(c, "GET", path, NULL, &resp)) != 0)
 		goto out;
 	if (c->json) {
@@ -173,6 +177,7 @@ cmd_admin_blackouts_exec(struct client *c, const struct cmd_entry *e,
 		printf("No blackouts match.\n");
 	else
 		table_print(t, stdout);
+	output_page_note(c, e, resp, t->nrows, "--from and --to");
 	table_free(t);
 	json_decref(resp);
 out:

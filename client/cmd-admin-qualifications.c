@@ -42,12 +42,15 @@ static int	cmd_admin_qualifications_exec(struct client *,
 const struct cmd_entry cmd_admin_qualifications_entry = {
 	.name = "qualifications",
 	.about = "list qualifications (members: their own)",
-	.usage = "[--user LOGIN] [--instrument I | --category C]",
+	.usage = "[--user LOGIN] [--instrument I | --category C] [--limit N]\n"
+	    "            [--offset N]",
 	.help =
 	    "  --user LOGIN      only LOGIN's qualifications\n"
 	    "  --instrument I    only those on instrument I\n"
-	    "  --category C      only those on category C\n",
+	    "  --category C      only those on category C\n"
+	    CMD_HELP_PAGE(100, ""),
 	.options = cmd_admin_qualifications_options,
+	.page = 100,
 	.flags = CMD_ADMIN,
 	.exec = cmd_admin_qualifications_exec
 };
@@ -226,6 +229,7 @@ cmd_admin_qualifications_exec(struct client *c, const struct cmd_entry *e,
 	http_query(&path, "user", user);
 	http_query(&path, "instrument", instrument);
 	http_query(&path, "category", category);
+	cmd_page_query(c, &path);
 	rc = api_call(c, "GET", path, NULL, &resp);
 	free(path);
 	if (rc != 0)
@@ -253,6 +257,7 @@ cmd_admin_qualifications_exec(struct client *c, const struct cmd_entry *e,
 		printf("No qualifications match.\n");
 	else
 		table_print(t, stdout);
+	output_page_note(c, e, resp, t->nrows, NULL);
 	table_free(t);
 	json_decref(resp);
 	return (YIQI_EXIT_OK);

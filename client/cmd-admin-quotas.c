@@ -45,11 +45,13 @@ static int	cmd_admin_quotas_rm_exec(struct client *,
 const struct cmd_entry cmd_admin_quotas_entry = {
 	.name = "quotas",
 	.about = "list booking quotas",
-	.usage = "[--instrument I | --category C]",
+	.usage = "[--instrument I | --category C] [--limit N] [--offset N]",
 	.help =
 	    "  --instrument I    only the quotas on instrument I\n"
-	    "  --category C      only the quotas on category C\n",
+	    "  --category C      only the quotas on category C\n"
+	    CMD_HELP_PAGE(100, ""),
 	.options = cmd_admin_quotas_options,
+	.page = 100,
 	.flags = CMD_ADMIN,
 	.exec = cmd_admin_quotas_exec
 };
@@ -122,6 +124,7 @@ cmd_admin_quotas_exec(struct client *c, const struct cmd_entry *e, int argc,
 	path = xstrdup("/quotas");
 	http_query(&path, "instrument", instrument);
 	http_query(&path, "category", category);
+	cmd_page_query(c, &path);
 	rc = api_call(c, "GET", path, NULL, &resp);
 	free(path);
 	if (rc != 0)
@@ -148,6 +151,7 @@ cmd_admin_quotas_exec(struct client *c, const struct cmd_entry *e, int argc,
 		printf("No quotas.\n");
 	else
 		table_print(t, stdout);
+	output_page_note(c, e, resp, t->nrows, NULL);
 	table_free(t);
 	json_decref(resp);
 	return (YIQI_EXIT_OK);

@@ -30,11 +30,13 @@ static int	cmd_admin_suspensions_lift_exec(struct client *,
 const struct cmd_entry cmd_admin_suspensions_entry = {
 	.name = "suspensions",
 	.about = "list suspensions from booking (members: their own)",
-	.usage = "[--user LOGIN] [--all]",
+	.usage = "[--user LOGIN] [--all] [--limit N] [--offset N]",
 	.help =
 	    "  --user LOGIN      only LOGIN's suspensions\n"
-	    "  --all             past and lifted ones too\n",
+	    "  --all             past and lifted ones too\n"
+	    CMD_HELP_PAGE(100, ""),
 	.options = cmd_admin_suspensions_options,
+	.page = 100,
 	.flags = CMD_ADMIN,
 	.exec = cmd_admin_suspensions_exec
 };
@@ -73,6 +75,7 @@ cmd_admin_suspensions_exec(struct client *c, const struct cmd_entry *e,
 	path = xstrdup("/suspensions");
 	http_query(&path, "user", user);
 	http_query(&path, "active", all ? NULL : "true");
+	cmd_page_query(c, &path);
 	rc = api_call(c, "GET", path, NULL, &resp);
 	free(path);
 	if (rc != 0)
@@ -98,6 +101,7 @@ cmd_admin_suspensions_exec(struct client *c, const struct cmd_entry *e,
 		printf("No %ssuspensions.\n", all ? "" : "current ");
 	else
 		table_print(t, stdout);
+	output_page_note(c, e, resp, t->nrows, NULL);
 	table_free(t);
 	json_decref(resp);
 	return (YIQI_EXIT_OK);

@@ -61,11 +61,13 @@ const struct cmd_entry cmd_fault_entry = {
 const struct cmd_entry cmd_admin_faults_entry = {
 	.name = "faults",
 	.about = "list open fault reports and the bookings they affect",
-	.usage = "[--instrument I] [--all]",
+	.usage = "[--instrument I] [--all] [--limit N] [--offset N]",
 	.help =
 	    "  --instrument I    only the faults of instrument I\n"
-	    "  --all             resolved faults too\n",
+	    "  --all             resolved faults too\n"
+	    CMD_HELP_PAGE(100, ""),
 	.options = cmd_admin_faults_options,
+	.page = 100,
 	.flags = CMD_ADMIN,
 	.exec = cmd_admin_faults_exec
 };
@@ -167,6 +169,7 @@ cmd_admin_faults_exec(struct client *c, const struct cmd_entry *e, int argc,
 	path = xstrdup("/faults");
 	http_query(&path, "instrument", instrument);
 	http_query(&path, "open", all ? NULL : "true");
+	cmd_page_query(c, &path);
 	rc = api_call(c, "GET", path, NULL, &resp);
 	free(path);
 	if (rc != 0)
@@ -192,6 +195,7 @@ cmd_admin_faults_exec(struct client *c, const struct cmd_entry *e, int argc,
 		printf("No %sfaults.\n", all ? "" : "open ");
 	else
 		table_print(t, stdout);
+	output_page_note(c, e, resp, t->nrows, NULL);
 	table_free(t);
 	json_decref(resp);
 	return (YIQI_EXIT_OK);

@@ -14,7 +14,6 @@ enum {
 	OPT_FIND_BEFORE,
 	OPT_FIND_CATEGORY,
 	OPT_FIND_DURATION,
-	OPT_FIND_LIMIT,
 	OPT_FIND_SITE
 };
 
@@ -23,7 +22,6 @@ static const struct option cmd_find_options[] = {
 	{ "before", required_argument, NULL, OPT_FIND_BEFORE },
 	{ "category", required_argument, NULL, OPT_FIND_CATEGORY },
 	{ "duration", required_argument, NULL, OPT_FIND_DURATION },
-	{ "limit", required_argument, NULL, OPT_FIND_LIMIT },
 	{ "site", required_argument, NULL, OPT_FIND_SITE },
 	{ NULL, 0, NULL, 0 }
 };
@@ -35,7 +33,7 @@ const struct cmd_entry cmd_find_entry = {
 	.name = "find",
 	.about = "find the earliest free slot on any instrument of a category",
 	.usage = "--category C [--site S] --duration D [--after T] [--before T] "
-	    "[--limit N]",
+	    "[--limit N]\n            [--offset N]",
 	.help =
 	    "  --category C      the kind of instrument, e.g. "
 	    "electron-microscopy\n"
@@ -43,9 +41,10 @@ const struct cmd_entry cmd_find_entry = {
 	    "  --duration D      how long you need it: 90m, 2h, 1h30m, PT2H\n"
 	    "  --after T         start at or after T (default now)\n"
 	    "  --before T        end by T (default two weeks after --after)\n"
-	    "  --limit N         show at most N instruments (1-1000, default "
-	    "10)\n",
+	    CMD_HELP_PAGE(10, " (at most 10000)"),
 	.options = cmd_find_options,
+	.page = 10,
+	.page_max = 10000,
 	.exec = cmd_find_exec
 };
 
@@ -56,10 +55,9 @@ cmd_find_exec(struct client *c, const struct cmd_entry *e, int argc,
 	struct zone_ref	 zr;
 	struct table	*t;
 	const char	*after = NULL, *before = NULL, *category = NULL;
-	const char	*duration = NULL, *limit = NULL;
+	const char	*duration = NULL;
 	json_t		*resp, *item;
 	time_t		 when;
-	long long	 n;
 	long		 secs;
 	char		*path, *text, a[64], b[64], iso[32];
 	size_t		 i;
@@ -80,9 +78,6 @@ cmd_find_exec(struct client *c, const struct cmd_entry *e, int argc,
 		case OPT_FIND_DURATION:
 			duration = optarg;
 			break;
-		case OPT_FIND_LIMIT:
-			limit = optarg;
-			break;
 		case OPT_FIND_SITE:
 			zr.site = optarg;
 			break;
@@ -99,8 +94,6 @@ cmd_find_exec(struct client *c, const struct cmd_entry *e, int argc,
 		return (cmd_usage(e, "say how long you need it with "
 		    "--duration"));
 	if (cmd_duration("--duration", duration, &secs) != 0)
-		return (YIQI_EXIT_USAGE);
-	if (limit != NULL && cmd_number("--limit", limit, 1, 1000, &n) != 0)
 		return (YIQI_EXIT_USAGE);
 	if ((after != NULL && cmd_time_check(c, "--after", after) != 0) ||
 	    (before != NULL && cmd_time_check(c, "--before", before) != 0))
@@ -125,7 +118,7 @@ cmd_find_exec(struct client *c, const struct cmd_entry *e, int argc,
 		http_query(&path, "to", text);
 		free(text);
 	}
-	http_query(&path, "limit", limit);
+	cmd_page_query(c, &path);
 	if ((rc = api_call(c, "GET", path, NULL, &resp)) != 0)
 		goto out;
 	if (c->json) {
@@ -145,6 +138,7 @@ cmd_find_exec(struct client *c, const struct cmd_entry *e, int argc,
 		    "another site or a later --before.\n");
 	else
 		table_print(t, stdout);
+	output_page_note(c, e, resp, t->nrows, NULL);
 	table_free(t);
 	json_decref(resp);
 out:

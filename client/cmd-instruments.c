@@ -31,7 +31,8 @@ static int	cmd_show_exec(struct client *, const struct cmd_entry *, int,
 const struct cmd_entry cmd_instruments_entry = {
 	.name = "instruments",
 	.about = "list instruments, by site, category or text",
-	.usage = "[--site S] [--category C] [--search TEXT] [--status S]",
+	.usage = "[--site S] [--category C] [--search TEXT] [--status S]\n"
+	    "            [--limit N] [--offset N]",
 	.help =
 	    "  --site S          only instruments at site S (e.g. HC-HTZ)\n"
 	    "  --category C      only category C (e.g. mass-spectrometry)\n"
@@ -39,8 +40,10 @@ const struct cmd_entry cmd_instruments_entry = {
 	    "description\n"
 	    "  --status S        active, maintenance, retired or all (default: "
 	    "all but\n"
-	    "                    retired)\n",
+	    "                    retired)\n"
+	    CMD_HELP_PAGE(100, ""),
 	.options = cmd_instruments_options,
+	.page = 100,
 	.exec = cmd_instruments_exec
 };
 
@@ -91,6 +94,7 @@ cmd_instruments_exec(struct client *c, const struct cmd_entry *e, int argc,
 	http_query(&path, "category", category);
 	http_query(&path, "q", search);
 	http_query(&path, "status", status);
+	cmd_page_query(c, &path);
 	rc = api_call(c, "GET", path, NULL, &resp);
 	free(path);
 	if (rc != 0)
@@ -112,6 +116,7 @@ cmd_instruments_exec(struct client *c, const struct cmd_entry *e, int argc,
 		printf("No instruments match.\n");
 	else
 		table_print(t, stdout);
+	output_page_note(c, e, resp, t->nrows, NULL);
 	table_free(t);
 	json_decref(resp);
 	return (YIQI_EXIT_OK);

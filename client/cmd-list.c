@@ -10,7 +10,6 @@
 
 #include "yiqi.h"
 
-#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -18,7 +17,6 @@ enum {
 	OPT_LIST_FROM = 256,
 	OPT_LIST_INSTITUTE,
 	OPT_LIST_INSTRUMENT,
-	OPT_LIST_LIMIT,
 	OPT_LIST_MINE,
 	OPT_LIST_SITE,
 	OPT_LIST_STATUS,
@@ -31,7 +29,6 @@ static const struct option cmd_list_options[] = {
 	{ "from", required_argument, NULL, OPT_LIST_FROM },
 	{ "institute", required_argument, NULL, OPT_LIST_INSTITUTE },
 	{ "instrument", required_argument, NULL, OPT_LIST_INSTRUMENT },
-	{ "limit", required_argument, NULL, OPT_LIST_LIMIT },
 	{ "managed", no_argument, NULL, OPT_LIST_MANAGED },
 	{ "mine", no_argument, NULL, OPT_LIST_MINE },
 	{ "site", required_argument, NULL, OPT_LIST_SITE },
@@ -53,7 +50,7 @@ const struct cmd_entry cmd_list_entry = {
 	    "institute's",
 	.usage = "[--mine | --instrument I | --site S | --institute N | --user "
 	    "LOGIN]\n            [--managed] [--from T] [--to T] [--status S] "
-	    "[--limit N]",
+	    "[--limit N]\n            [--offset N]",
 	.help =
 	    "  --mine            your own bookings\n"
 	    "  --instrument I    bookings of instrument I\n"
@@ -69,11 +66,13 @@ const struct cmd_entry cmd_list_entry = {
 	    "  --status S        pending, confirmed, rejected, cancelled, "
 	    "completed,\n"
 	    "                    no_show, or a comma list\n"
-	    "  --limit N         at most N bookings (1-1000, default 100)\n"
+	    CMD_HELP_PAGE(100, " (at most 10000)")
 	    "\n"
 	    "Other people's bookings show only the booking institute (or "
 	    "busy).\n",
 	.options = cmd_list_options,
+	.page = 100,
+	.page_max = 10000,
 	.exec = cmd_list_exec
 };
 
@@ -116,11 +115,10 @@ cmd_list_exec(struct client *c, const struct cmd_entry *e, int argc,
 	struct zone_ref	 zr;
 	struct table	*t;
 	const char	*from = NULL, *to = NULL, *institute = NULL;
-	const char	*status = NULL, *user = NULL, *limit = NULL;
+	const char	*status = NULL, *user = NULL;
 	const char	*managed = NULL;
 	json_t		*resp, *r;
 	time_t		 when;
-	long long	 n;
 	char		*path, *text, a[64], b[64], *state;
 	size_t		 i;
 	int		 ch, rc, redacted;
@@ -136,9 +134,6 @@ cmd_list_exec(struct client *c, const struct cmd_entry *e, int argc,
 			break;
 		case OPT_LIST_INSTRUMENT:
 			zr.instrument = optarg;
-			break;
-		case OPT_LIST_LIMIT:
-			limit = optarg;
 			break;
 		case OPT_LIST_MINE:
 			if (user != NULL && strcmp(user, "me") != 0)
@@ -170,8 +165,6 @@ cmd_list_exec(struct client *c, const struct cmd_entry *e, int argc,
 	}
 	if (optind != argc)
 		return (cmd_usage(e, "list takes no arguments"));
-	if (limit != NULL && cmd_number("--limit", limit, 1, 1000, &n) != 0)
-		return (YIQI_EXIT_USAGE);
 	if ((from != NULL && cmd_time_check(c, "--from", from) != 0) ||
 	    (to != NULL && cmd_time_check(c, "--to", to) != 0))
 		return (YIQI_EXIT_USAGE);
@@ -197,7 +190,7 @@ cmd_list_exec(struct client *c, const struct cmd_entry *e, int argc,
 		http_query(&path, "to", text);
 		free(text);
 	}
-	http_query(&path, "limit", limit);
+	cmd_page_query(c, &path);
 	if ((rc = api_call(c, "GET", path, NULL, &resp)) != 0)
 		goto out;
 	if (c->json) {
@@ -228,13 +221,7 @@ cmd_list_exec(struct client *c, const struct cmd_entry *e, int argc,
 		printf("No bookings match.\n");
 	else
 		table_print(t, stdout);
-	if (json_integer_value(json_object_get(resp, "total")) >
-	    (json_int_t)t->nrows && t->nrows != 0)
-		printf("(%zu of %s%lld shown; use --limit or narrow with "
-		    "--from and --to)\n", (size_t)t->nrows,
-		    json_is_true(json_object_get(resp, "total_capped")) ?
-		    "more than " : "", (long long)
-		    json_integer_value(json_object_get(resp, "total")));
+	output_page_note(c, e, resp, t->nrows, "--from and --to");
 	table_free(t);
 	json_decref(resp);
 out:

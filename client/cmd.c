@@ -67,6 +67,13 @@ static const struct option cmd_global_options[] = {
 	{ NULL, 0, NULL, 0 }
 };
 
+/* What every paged list takes (cmd_entry.page). */
+static const struct option cmd_page_options[] = {
+	{ "limit", required_argument, NULL, OPT_PAGE_LIMIT },
+	{ "offset", required_argument, NULL, OPT_PAGE_OFFSET },
+	{ NULL, 0, NULL, 0 }
+};
+
 /*
  * Find a command by exact name or alias, else by unique prefix; on failure
  * *cause says why (unknown or ambiguous).
@@ -200,6 +207,7 @@ cmd_run(struct client *c, const struct cmd_entry *e, int argc, char **argv)
 		}
 	}
 	optind = 0;
+	c->limit = c->offset = -1;
 	return (e->exec(c, e, argc, argv));
 }
 
@@ -219,9 +227,11 @@ cmd_getopt(struct client *c, const struct cmd_entry *e, int argc,
 	int		 ch;
 
 	for (i = 0; e->options != NULL && e->options[i].name != NULL; i++) {
-		if (n < CMD_MAX_OPTIONS - 6)
+		if (n < CMD_MAX_OPTIONS - 8)	/* the page's, global, end */
 			opts[n++] = e->options[i];
 	}
+	for (i = 0; e->page != 0 && cmd_page_options[i].name != NULL; i++)
+		opts[n++] = cmd_page_options[i];
 	for (i = 0; cmd_global_options[i].name != NULL; i++)
 		opts[n++] = cmd_global_options[i];
 	memset(&opts[n], 0, sizeof opts[n]);
@@ -243,6 +253,16 @@ cmd_getopt(struct client *c, const struct cmd_entry *e, int argc,
 			continue;
 		case OPT_GLOBAL_HELP:
 		case OPT_GLOBAL_VERSION:
+			continue;
+		case OPT_PAGE_LIMIT:
+			if (cmd_number("--limit", optarg, 1, 1000,
+			    &c->limit) != 0)
+				return ('?');
+			continue;
+		case OPT_PAGE_OFFSET:
+			if (cmd_number("--offset", optarg, 0, e->page_max != 0 ?
+			    e->page_max : LLONG_MAX, &c->offset) != 0)
+				return ('?');
 			continue;
 		case ':':
 			what = argv[optind - 1];
@@ -300,6 +320,22 @@ cmd_number(const char *name, const char *text, long long min, long long max,
 	}
 	*out = v;
 	return (0);
+}
+
+/* Add a paged list's --limit and --offset, if given, to path. */
+void
+cmd_page_query(struct client *c, char **path)
+{
+	char	buf[32];
+
+	if (c->limit != -1) {
+		snprintf(buf, sizeof buf, "%lld", c->limit);
+		http_query(path, "limit", buf);
+	}
+	if (c->offset != -1) {
+		snprintf(buf, sizeof buf, "%lld", c->offset);
+		http_query(path, "offset", buf);
+	}
 }
 
 /* Check the spelling of a time before anything is fetched; -1 if wrong. */

@@ -168,6 +168,54 @@ output_field(const char *label, const char *value)
 	free(clean);
 }
 
+/*
+ * After a page of a paged list (cmd_entry.page) of which shown items were
+ * printed: say which of how many they were and how to get the next page,
+ * if there may be more.  With a "total" in the answer that is known; without
+ * one, a full page may be followed by more.  Past the command's largest
+ * offset only narrowing (the hint narrow, if not NULL) helps.
+ */
+void
+output_page_note(struct client *c, const struct cmd_entry *e, json_t *resp,
+    size_t shown, const char *narrow)
+{
+	json_t		*jt = json_object_get(resp, "total");
+	long long	 off = c->offset > 0 ? c->offset : 0;
+	long long	 limit = c->limit != -1 ? c->limit : e->page;
+	long long	 next = off + (long long)shown;
+	char		 of[64] = "";
+	int		 more, capped;
+
+	if (json_is_integer(jt)) {
+		capped = json_is_true(json_object_get(resp, "total_capped"));
+		more = capped || next < json_integer_value(jt);
+		snprintf(of, sizeof of, " of %s%lld", capped ? "more than " : "",
+		    (long long)json_integer_value(jt));
+	} else
+		more = (long long)shown == limit;
+	if (shown == 0) {
+		if (off > 0)
+			printf("(none past the first %lld%s)\n", off, of);
+		return;
+	}
+	if (!more && off == 0)
+		return;
+	if (off == 0)
+		printf("(%zu%s shown", shown, of);
+	else
+		printf("(%lld\xe2\x80\x93%lld%s shown", off + 1, next, of);
+	if (more && e->page_max != 0 && next > e->page_max) {
+		if (narrow != NULL)
+			printf("; narrow with %s", narrow);
+	} else if (more) {
+		printf("; %s: --offset %lld", *of != '\0' ? "the next" :
+		    "there may be more", next);
+		if (narrow != NULL)
+			printf(", or narrow with %s", narrow);
+	}
+	printf(")\n");
+}
+
 /* Start a table with ncols columns, whose headings follow as arguments. */
 struct table *
 table_create(unsigned int ncols, ...)

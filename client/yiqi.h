@@ -57,7 +57,9 @@ enum {
 	OPT_GLOBAL_TOKEN,
 	OPT_GLOBAL_JSON,
 	OPT_GLOBAL_HELP,
-	OPT_GLOBAL_VERSION
+	OPT_GLOBAL_VERSION,
+	OPT_PAGE_LIMIT,			/* of a paged list (cmd_entry.page) */
+	OPT_PAGE_OFFSET
 };
 
 /* What one run of the client knows: options, configuration, caches. */
@@ -65,6 +67,8 @@ struct client {
 	const char	*opt_server;	/* --server, or NULL */
 	const char	*opt_token;	/* --token, or NULL */
 	int		 json;		/* --json */
+	long long	 limit;		/* --limit of a paged list, or -1 */
+	long long	 offset;	/* --offset of a paged list, or -1 */
 
 	int		 resolved;	/* server, token, zone filled in */
 	char		*server;	/* without trailing slash */
@@ -80,6 +84,11 @@ struct client {
 	size_t		 textlen;
 };
 
+/* The help lines of a paged list's options (cmd_entry.page). */
+#define CMD_HELP_PAGE(dflt, more)					\
+	"  --limit N         show at most N (1-1000, default " #dflt ")\n"	\
+	"  --offset N        skip the first N" more "\n"
+
 /* One command (or admin action): what it is called and how it runs. */
 struct cmd_entry {
 	const char		*name;
@@ -90,6 +99,9 @@ struct cmd_entry {
 
 	const char		*shortopts;	/* getopt, without ':' prefix */
 	const struct option	*options;	/* getopt_long, NULL-terminated */
+
+	int			 page;		/* paged: the default */
+	int			 page_max;	/* the largest offset, or 0 */
 
 	int			 flags;
 #define CMD_ADMIN	0x1			/* an admin action */
@@ -125,6 +137,7 @@ void	 cmd_print_help(FILE *, const struct cmd_entry *, const char *);
 void	 cmd_print_list(FILE *);
 int	 cmd_number(const char *, const char *, long long, long long,
 	     long long *);
+void	 cmd_page_query(struct client *, char **);
 int	 cmd_id_arg(const struct cmd_entry *, int, char **, const char *,
 	     long long *);
 int	 cmd_id_only(struct client *, const struct cmd_entry *, int, char **,
@@ -224,6 +237,8 @@ char	*output_money(json_t *);
 char	*output_join(json_t *);
 const char *output_str(json_t *, const char *);
 void	 output_field(const char *, const char *);
+void	 output_page_note(struct client *, const struct cmd_entry *, json_t *,
+	     size_t, const char *);
 struct table *table_create(unsigned int, ...);
 void	 table_add(struct table *, ...);
 void	 table_print(struct table *, FILE *);
