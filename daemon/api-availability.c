@@ -22,7 +22,6 @@
 #define FIND_DEFAULT_DAYS	14
 #define FIND_MAX_INSTRUMENTS	10000	/* find considers this many at most */
 #define FIND_DEFAULT_LIMIT	10
-#define FIND_SLICE_US		2000	/* a find's slice of the loop */
 #define FREE_MAX		2000
 
 static void	api_availability_one(struct req *);
@@ -414,8 +413,6 @@ struct find_job {
 	struct found		*v;
 	size_t			 n;
 	int			 step_ms;	/* tests: find_pass() */
-	struct event		*slice;		/* the next slice */
-	LIST_ENTRY(find_job)	 entry;		/* in ctx->finds while deferred */
 };
 
 /*
@@ -500,93 +497,44 @@ find_answer(struct find_job *f, int rc)
 }
 
 static void
-find_free(struct find_job *f)
+find_free(void *arg)
 {
-	size_t	i;
+	struct find_job	*f = arg;
+	size_t		 i;
 
 	for (i = 0; i < f->n; i++)
 		json_decref(f->v[i].j);
 	free(f->v);
 	free(f->ids);
-	if (f->slice != NULL)
-		event_free(f->slice);
 	free(f);
 }
 
-static void	find_slice(evutil_socket_t, short, void *);
-
 /*
- * Search instruments for up to FIND_SLICE_US, and answer once all are
- * searched.  A duration that fits nowhere reads every instrument's whole
- * window (0.15 s of the loop at a million bookings on 2,000 instruments):
- * in one go that would hold up every booking meanwhile, so the search
- * goes on in a later round (loop_later()).  Tests set YIQID_FIND_STEP_MS
- * to search one instrument a slice, the slices that many ms apart.
- * Bookings made between slices may or may not be seen, as they would be a
- * moment later: what find offers is a hint, checked when booked.  Returns
- * 1 once answered.
+ * Search instruments for a slice of the loop (slices.c), and answer once
+ * all are searched.  A duration that fits nowhere reads every instrument's
+ * whole window (0.15 s of the loop at a million bookings on 2,000
+ * instruments): in one go that would hold up every booking meanwhile.
+ * Tests set YIQID_FIND_STEP_MS to search one instrument a slice, the
+ * slices that many ms apart.  Bookings made between slices may or may not
+ * be seen, as they would be a moment later: what find offers is a hint,
+ * checked when booked.  Returns 1 once answered.
  */
 static int
-find_pass(struct find_job *f)
+find_pass(void *arg)
 {
-	struct timespec	 t0, t;
+	struct find_job	*f = arg;
+	struct timespec	 t0;
 	int		 rc = SQLITE_OK;
 
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	while (f->next < f->nids && (rc = find_one(f)) == SQLITE_OK &&
-	    f->step_ms < 0) {
-		clock_gettime(CLOCK_MONOTONIC, &t);
-		if ((t.tv_sec - t0.tv_sec) * 1000000L +
-		    (t.tv_nsec - t0.tv_nsec) / 1000 >= FIND_SLICE_US)
-			break;
-	}
+	    f->step_ms < 0 && !slice_over(&t0))
+		continue;
 	if (f->next == f->nids || rc != SQLITE_OK) {
 		find_answer(f, rc);
 		return (1);
 	}
-	loop_later(f->r->ctx, &f->slice, find_slice, f,
-	    f->step_ms > 0 ? f->step_ms : 0);
 	return (0);
-}
-
-/* The next slice of a deferred find (find_pass()). */
-static void
-find_slice(evutil_socket_t fd, short what, void *arg)
-{
-	struct find_job	*f = arg;
-	struct req	*r = f->r;
-
-	if (req_client_left(r)) {
-		/* No one to answer: stop, and log it as nginx would. */
-		api_error(r, 499, "client_left", "the client left");
-	} else if (!find_pass(f))
-		return;
-	LIST_REMOVE(f, entry);
-	find_free(f);
-	req_finish(r);
-}
-
-/* Is a find still being searched?  (The drain at SIGTERM waits.) */
-int
-finds_busy(struct yiqid *ctx)
-{
-	return (!LIST_EMPTY(&ctx->finds));
-}
-
-/* The daemon stops: answer what is still being searched 503. */
-void
-finds_stop(struct yiqid *ctx)
-{
-	struct find_job	*f;
-	struct req	*r;
-
-	while ((f = LIST_FIRST(&ctx->finds)) != NULL) {
-		LIST_REMOVE(f, entry);
-		r = f->r;
-		api_error(r, 503, "unavailable", "the server is stopping");
-		find_free(f);
-		req_finish(r);
-	}
 }
 
 /*
@@ -642,10 +590,7 @@ api_availability_find(struct req *r)
 		goto out;
 	}
 	f->v = xcalloc(f->keep + 1, sizeof *f->v);
-	if (find_pass(f))
-		goto out;
-	r->deferred = 1;
-	LIST_INSERT_HEAD(&r->ctx->finds, f, entry);
+	slice_run(r, find_pass, find_free, f, f->step_ms > 0 ? f->step_ms : 0);
 	return;
 out:
 	find_free(f);

@@ -532,7 +532,7 @@ http_draining(struct yiqid *ctx)
 {
 	return (ctx->sending > 0 || !TAILQ_EMPTY(&ctx->held) ||
 	    ctx->group_open || feedjobs_busy(ctx) || reports_busy(ctx) ||
-	    finds_busy(ctx));
+	    slices_busy(ctx));
 }
 
 /*

@@ -291,10 +291,11 @@ on_flush(evutil_socket_t fd, short events, void *arg)
 }
 
 /*
- * Reports, feeds and finds still being made when the drain ran out were
- * just answered 503 (reports_stop(), feedjobs_stop(), finds_stop()): run
- * the loop a little longer, at most FLUSH_MAX_S, so that those answers
- * reach their clients before evhttp_free() closes the connections.
+ * Reports, feeds and requests in slices still unanswered when the drain
+ * ran out were just answered 503 (reports_stop(), feedjobs_stop(),
+ * slices_stop()): run the loop a little longer, at most FLUSH_MAX_S, so
+ * that those answers reach their clients before evhttp_free() closes the
+ * connections.
  */
 static void
 flush_answers(struct yiqid *ctx)
@@ -330,7 +331,7 @@ serve_cleanup(struct yiqid *ctx)
 	calpoll_stop(ctx);
 	reports_stop(ctx);
 	feedjobs_stop(ctx);
-	finds_stop(ctx);
+	slices_stop(ctx);
 	flush_answers(ctx);
 	if (ctx->http != NULL)
 		evhttp_free(ctx->http);

@@ -137,7 +137,7 @@ struct yiqid {
 	struct checkpointer	*ckpt;		/* WAL checkpoints (checkpoint.c) */
 	struct feedcache	*feeds;		/* rendered feed events (feedcache.c) */
 	struct avcache		*avcache;	/* availability answers (availcache.c) */
-	LIST_HEAD(, find_job)	 finds;		/* finds in slices (api-availability.c) */
+	LIST_HEAD(, slice_job)	 slices;	/* answered in slices (slices.c) */
 };
 #define DB_PRIORITIES		3	/* event priorities of the base */
 #define DB_GROUP_PRIORITY	2	/* the group commit runs last */
@@ -404,6 +404,15 @@ int	 q_time(struct req *, const char *, time_t *);
 int	 q_limit(struct req *, int64_t *, int64_t *);
 int	 text_ok(const char *);
 
+/* slices.c */
+#define SLICE_US		2000	/* a slice of the loop */
+struct timespec;
+void	 slice_run(struct req *, int (*)(void *), void (*)(void *), void *,
+	    int);
+int	 slice_over(const struct timespec *);
+int	 slices_busy(struct yiqid *);
+void	 slices_stop(struct yiqid *);
+
 /* api-audit.c */
 extern const struct route api_audit_routes[];
 
@@ -451,8 +460,6 @@ void	 jb_time(struct jsonbuf *, time_t, const char *);
 extern const struct route api_availability_routes[];
 int	 busy_load(struct yiqid *, const struct instrument *, time_t, time_t,
 	    int64_t, struct span **, size_t *);
-int	 finds_busy(struct yiqid *);
-void	 finds_stop(struct yiqid *);
 
 /* api-reservations.c */
 extern const struct route api_reservations_routes[];
