@@ -167,6 +167,26 @@ api() {
 	fi
 }
 
+# api_bg PATH OUT: GET PATH as $TOKEN (default the admin) in the
+# background, the status into OUT and the body into OUT.body; BGPID is
+# curl's PID.
+api_bg() {
+	curl -s -o "$2.body" -w '%{http_code}' \
+	    -H "Authorization: Bearer ${TOKEN:-$ADMIN_TOKEN}" "$SERVER$1" > "$2" &
+	BGPID=$!
+}
+
+# log_waits PATTERN: wait up to 2 s for a line matching PATTERN in the
+# running daemon's log; fails if none came.
+log_waits() {
+	i=0
+	while [ $i -lt 40 ] && ! grep -q "$1" "$T/yiqid.log.new"; do
+		sleep 0.05
+		i=$((i + 1))
+	done
+	grep -q "$1" "$T/yiqid.log.new"
+}
+
 # A date N days from today in Asia/Shanghai, as YYYY-MM-DD.
 day() {
 	TZ=Asia/Shanghai date -d "+$1 days" +%F
