@@ -369,7 +369,12 @@ ical_freebusy(struct ical *ic, const char *uid, time_t stamp, time_t from,
 	ical_keep(ic, fb, NULL);
 }
 
-/* Serialize the calendar and free it; the caller frees the text. */
+/*
+ * Serialize the calendar and free it; the caller frees the text.  The
+ * text is made in the components' buffer, moved up for the head: a site
+ * feed is megabytes, and a second buffer of its size was as many pages
+ * more to fault in (and unmap) on the event loop.
+ */
 char *
 ical_finish(struct ical *ic, size_t *len)
 {
@@ -384,10 +389,11 @@ ical_finish(struct ical *ic, size_t *len)
 		fatalx("%s: libical wrote no %s", __func__, "END:VCALENDAR");
 	hlen -= n;
 	*len = hlen + ic->blen + n;
-	text = xmalloc(*len + 1);
-	memcpy(text, head, hlen);
+	text = xreallocarray(ic->body, 1, *len + 1);
+	ic->body = NULL;
 	if (ic->blen > 0)
-		memcpy(text + hlen, ic->body, ic->blen);
+		memmove(text + hlen, text, ic->blen);
+	memcpy(text, head, hlen);
 	memcpy(text + hlen + ic->blen, ICAL_END, n + 1);
 	free(head);
 	icalcomponent_free(ic->cal);
