@@ -142,26 +142,72 @@ struct feed {
 	int		 slices;	/* slices so far */
 };
 
-/* Columns of feed_rows(), in the order of the enum below. */
+/*
+ * The columns of a feed's rows, in the order of the enum below, as
+ * feedjob.c copies them: those of the booking from FEED_SELECT, those of
+ * its instrument and site, user and institute from feed_dims, each row of
+ * which the job reads once per feed (a join read them again for every
+ * booking: a third of a site feed's query).  The bytes of a row are the
+ * same either way, and the feed cache keys events by them.
+ */
 #define FEED_SELECT \
-	"SELECT r.id, r.uid, i.code, i.name, i.room, s.name, s.timezone, " \
-	"u.login, u.name, ins.code, ins.name, ins.private, r.start, " \
-	"r.\"end\", r.status, r.purpose, r.project, r.updated, r.sequence, " \
-	"r.user_id, r.instrument_id, i.site_id, r.created, r.cancel_reason " \
-	"FROM reservations r JOIN instruments i ON i.id = r.instrument_id " \
-	"JOIN sites s ON s.id = i.site_id JOIN users u ON u.id = r.user_id " \
-	"JOIN institutes ins ON ins.id = r.institute_id " \
+	"SELECT r.id, r.uid, r.start, r.\"end\", r.status, r.purpose, " \
+	"r.project, r.updated, r.sequence, r.user_id, r.instrument_id, " \
+	"r.created, r.cancel_reason, r.institute_id FROM reservations r "
+#define FEED_WHERE \
 	"WHERE r.\"end\" > :from AND r.start < :to AND " \
 	"r.start > :from - " LONGEST_SQL " AND (r.status NOT IN " \
 	"('cancelled', 'rejected') OR r.updated >= :keep) AND "
+#define FEED_BY_SITE \
+	FEED_SELECT "JOIN instruments i ON i.id = r.instrument_id " FEED_WHERE
 #define FEED_ORDER " ORDER BY r.start, r.id LIMIT :max"
 #define FEED_ANY_ORDER " LIMIT :max"
-enum {
+enum {		/* FEED_SELECT's columns */
+	Q_ID, Q_UID, Q_START, Q_END, Q_STATUS, Q_PURPOSE, Q_PROJECT,
+	Q_UPDATED, Q_SEQUENCE, Q_USER_ID, Q_INSTRUMENT_ID, Q_CREATED,
+	Q_CANCEL_REASON, Q_INSTITUTE_ID
+};
+enum { D_INSTRUMENT, D_USER, D_INSTITUTE };
+static const struct feedjob_dim feed_dims[] = {
+	[D_INSTRUMENT] = { "SELECT i.code, i.name, i.room, s.name, "
+	    "s.timezone, i.site_id FROM instruments i JOIN sites s ON "
+	    "s.id = i.site_id WHERE i.id = ?", Q_INSTRUMENT_ID },
+	[D_USER] = { "SELECT login, name FROM users WHERE id = ?", Q_USER_ID },
+	[D_INSTITUTE] = { "SELECT code, name, private FROM institutes WHERE "
+	    "id = ?", Q_INSTITUTE_ID }
+};
+enum {		/* a feed row's columns */
 	F_ID, F_UID, F_INSTRUMENT, F_INSTRUMENT_NAME, F_ROOM, F_SITE_NAME,
 	F_ZONE, F_LOGIN, F_USER_NAME, F_INSTITUTE, F_INSTITUTE_NAME,
 	F_PRIVATE, F_START, F_END, F_STATUS, F_PURPOSE, F_PROJECT, F_UPDATED,
 	F_SEQUENCE, F_USER_ID, F_INSTRUMENT_ID, F_SITE_ID, F_CREATED,
-	F_CANCEL_REASON
+	F_CANCEL_REASON, F_NCOLS
+};
+static const struct feedjob_col feed_layout[F_NCOLS] = {
+	[F_ID] = { -1, Q_ID },
+	[F_UID] = { -1, Q_UID },
+	[F_INSTRUMENT] = { D_INSTRUMENT, 0 },
+	[F_INSTRUMENT_NAME] = { D_INSTRUMENT, 1 },
+	[F_ROOM] = { D_INSTRUMENT, 2 },
+	[F_SITE_NAME] = { D_INSTRUMENT, 3 },
+	[F_ZONE] = { D_INSTRUMENT, 4 },
+	[F_LOGIN] = { D_USER, 0 },
+	[F_USER_NAME] = { D_USER, 1 },
+	[F_INSTITUTE] = { D_INSTITUTE, 0 },
+	[F_INSTITUTE_NAME] = { D_INSTITUTE, 1 },
+	[F_PRIVATE] = { D_INSTITUTE, 2 },
+	[F_START] = { -1, Q_START },
+	[F_END] = { -1, Q_END },
+	[F_STATUS] = { -1, Q_STATUS },
+	[F_PURPOSE] = { -1, Q_PURPOSE },
+	[F_PROJECT] = { -1, Q_PROJECT },
+	[F_UPDATED] = { -1, Q_UPDATED },
+	[F_SEQUENCE] = { -1, Q_SEQUENCE },
+	[F_USER_ID] = { -1, Q_USER_ID },
+	[F_INSTRUMENT_ID] = { -1, Q_INSTRUMENT_ID },
+	[F_SITE_ID] = { D_INSTRUMENT, 5 },
+	[F_CREATED] = { -1, Q_CREATED },
+	[F_CANCEL_REASON] = { -1, Q_CANCEL_REASON }
 };
 
 /* Columns of the blackout queries. */
@@ -828,21 +874,21 @@ feed_booking(struct req *r, struct feed_events *fe, struct feedjob *job,
 static void
 feed_query(struct feed *f, struct feedjob_query *q)
 {
-	static const char *const q_instrument = FEED_SELECT
+	static const char *const q_instrument = FEED_SELECT FEED_WHERE
 	    "r.instrument_id = :id" FEED_ANY_ORDER;
-	static const char *const q_site = FEED_SELECT
+	static const char *const q_site = FEED_BY_SITE
 	    "i.site_id = :id" FEED_ANY_ORDER;
-	static const char *const q_institute = FEED_SELECT
+	static const char *const q_institute = FEED_SELECT FEED_WHERE
 	    "r.institute_id = :id" FEED_ANY_ORDER;
-	static const char *const q_user = FEED_SELECT
+	static const char *const q_user = FEED_SELECT FEED_WHERE
 	    "r.user_id = :id" FEED_ANY_ORDER;
-	static const char *const q_instrument_o = FEED_SELECT
+	static const char *const q_instrument_o = FEED_SELECT FEED_WHERE
 	    "r.instrument_id = :id" FEED_ORDER;
-	static const char *const q_site_o = FEED_SELECT
+	static const char *const q_site_o = FEED_BY_SITE
 	    "i.site_id = :id" FEED_ORDER;
-	static const char *const q_institute_o = FEED_SELECT
+	static const char *const q_institute_o = FEED_SELECT FEED_WHERE
 	    "r.institute_id = :id" FEED_ORDER;
-	static const char *const q_user_o = FEED_SELECT
+	static const char *const q_user_o = FEED_SELECT FEED_WHERE
 	    "r.user_id = :id" FEED_ORDER;
 	static const char *const *const qs[2][4] = {
 		{ &q_instrument, &q_site, &q_institute, &q_user },
@@ -857,6 +903,10 @@ feed_query(struct feed *f, struct feedjob_query *q)
 	q->to = f->to;
 	q->keep = f->keep;
 	q->max = FEED_EVENTS_MAX;
+	q->dims = feed_dims;
+	q->ndims = (int)(sizeof feed_dims / sizeof feed_dims[0]);
+	q->layout = feed_layout;
+	q->ncols = F_NCOLS;
 }
 
 /*

@@ -8,9 +8,13 @@
  * connection, in one read transaction that also reads the newest audit
  * row (the feed's version), and copies every row into memory as one byte
  * string per row: each column's type and value, the encoding the feed
- * cache keys events by.  The loop then reads those copies with
- * feedjob_int() and feedjob_text() and does what needs the daemon's
- * context and libical (visibility, the cache, rendering, assembling).
+ * cache keys events by.  Columns that come from a few rows of another
+ * table over and over (a booking's instrument, user, institute) are read
+ * once per job and id instead (the query's dims and layout) and copied
+ * into each row where the join put them.  The loop then reads those
+ * copies with feedjob_int() and feedjob_text() and does what needs the
+ * daemon's context and libical (visibility, the cache, rendering,
+ * assembling).
  *
  * As for reports, the worker hands its job back through a done pipe
  * (workers.c); the loop joins the thread and calls the job's done
@@ -122,80 +126,236 @@ buf_room(struct feedjob *job, size_t n)
 }
 
 /*
- * Copy the current row of st: per column its type, then an int64, or
- * the text's length (an int), its bytes and a NUL; nothing for NULL.
- * The row's size is summed first and its room made once: the copy is
- * half of a feed job's time, most of it in per-field calls before.
+ * A column as a row holds it: its type, then an int64, or the text's
+ * length (an int), its bytes and a NUL; nothing more for NULL.  col_size()
+ * reads column i of st and says how many bytes it takes, col_put() then
+ * writes it at p and returns the end.
  */
-static void
-row_copy(struct feedjob *job, sqlite3_stmt *st)
-{
-	struct feedjob_row	*row;
-	const unsigned char	*text[FEEDJOB_COLS];
-	unsigned char		 type[FEEDJOB_COLS], *p;
+struct col {
+	unsigned char		 type;
+	int			 len;
+	const unsigned char	*text;
 	int64_t			 v;
-	size_t			 need = 0;
-	int			 i, n = sqlite3_column_count(st), len[FEEDJOB_COLS];
+};
 
+static size_t
+col_size(sqlite3_stmt *st, int i, struct col *c)
+{
+	c->type = (unsigned char)sqlite3_column_type(st, i);
+	if (c->type == SQLITE_NULL)
+		return (1);
+	if (c->type == SQLITE_INTEGER) {
+		c->v = sqlite3_column_int64(st, i);
+		return (1 + sizeof c->v);
+	}
+	/* Text, and anything else as text (as rendered). */
+	c->text = sqlite3_column_text(st, i);
+	c->len = sqlite3_column_bytes(st, i);
+	return (1 + sizeof c->len + (size_t)c->len + 1);
+}
+
+static unsigned char *
+col_put(unsigned char *p, const struct col *c)
+{
+	*p++ = c->type;
+	if (c->type == SQLITE_NULL)
+		return (p);
+	if (c->type == SQLITE_INTEGER) {
+		memcpy(p, &c->v, sizeof c->v);
+		return (p + sizeof c->v);
+	}
+	memcpy(p, &c->len, sizeof c->len);
+	p += sizeof c->len;
+	if (c->len > 0)
+		memcpy(p, c->text, (size_t)c->len);
+	p += c->len;
+	*p++ = '\0';
+	return (p);
+}
+
+/*
+ * A row of a dimension table (feedjob_dim), read once per job and id,
+ * its columns encoded as a row holds them.
+ */
+struct dim_row {
+	int64_t		 id;
+	int		 used;		/* the slot is taken */
+	int		 found;		/* 0: no such row */
+	unsigned char	*enc;
+	int		 ncols;
+	uint32_t	 col[FEEDJOB_COLS + 1];	/* where each begins; the end */
+};
+
+/* The rows of one dimension read so far, by id (linear probing). */
+struct dim_map {
+	sqlite3_stmt	*st;
+	struct dim_row	*slot;
+	size_t		 nslots;	/* a power of two */
+	size_t		 n;
+};
+
+static void
+dim_maps_free(struct dim_map *m, int n)
+{
+	size_t	i;
+	int	d;
+
+	for (d = 0; d < n; d++) {
+		for (i = 0; i < m[d].nslots; i++)
+			free(m[d].slot[i].enc);
+		free(m[d].slot);
+		sqlite3_finalize(m[d].st);
+	}
+}
+
+static struct dim_row *
+dim_slot(struct dim_map *m, int64_t id)
+{
+	size_t	i;
+
+	for (i = (size_t)id & (m->nslots - 1); m->slot[i].used &&
+	    m->slot[i].id != id; i = (i + 1) & (m->nslots - 1))
+		continue;
+	return (&m->slot[i]);
+}
+
+/* Read the row id of m's table (once); NULL with *rc on an error. */
+static struct dim_row *
+dim_get(struct dim_map *m, int64_t id, int *rc)
+{
+	struct dim_row	*r, *old;
+	struct col	 c[FEEDJOB_COLS];
+	unsigned char	*p;
+	size_t		 i, need = 0, nold;
+	int		 k, n;
+
+	if (m->nslots != 0 && (r = dim_slot(m, id))->used)
+		return (r);
+	if (2 * (m->n + 1) > m->nslots) {
+		old = m->slot;
+		nold = m->nslots;
+		m->nslots = nold == 0 ? 64 : 2 * nold;
+		m->slot = xcalloc(m->nslots, sizeof *m->slot);
+		for (i = 0; i < nold; i++)
+			if (old[i].used)
+				*dim_slot(m, old[i].id) = old[i];
+		free(old);
+	}
+	r = dim_slot(m, id);
+	r->used = 1;
+	r->id = id;
+	m->n++;
+	sqlite3_reset(m->st);
+	sqlite3_bind_int64(m->st, 1, id);
+	if ((*rc = sqlite3_step(m->st)) == SQLITE_DONE)
+		return (r);		/* not found */
+	if (*rc != SQLITE_ROW)
+		return (NULL);
+	if ((n = sqlite3_column_count(m->st)) > FEEDJOB_COLS)
+		n = FEEDJOB_COLS;
+	for (k = 0; k < n; k++)
+		need += col_size(m->st, k, &c[k]);
+	p = r->enc = xmalloc(need);
+	for (k = 0; k < n; k++) {
+		r->col[k] = (uint32_t)(p - r->enc);
+		p = col_put(p, &c[k]);
+	}
+	r->col[n] = (uint32_t)(p - r->enc);
+	r->ncols = n;
+	r->found = 1;
+	return (r);
+}
+
+/*
+ * Copy the current row of st into the job's buffer, as the query's
+ * layout says: each column from st, or from the row of a dimension whose
+ * id is in st (a row whose dimension row is missing is left out, as a
+ * join would).  Without a layout, st's columns as they are.  The row's
+ * size is summed first and its room made once.  Returns SQLITE_OK or an
+ * SQLite error.
+ */
+static int
+row_copy(struct feedjob *job, sqlite3_stmt *st, struct dim_map *maps)
+{
+	const struct feedjob_query	*q = &job->q;
+	struct feedjob_row		*row;
+	struct dim_row			*dr[FEEDJOB_DIMS];
+	struct col			 c[FEEDJOB_COLS];
+	unsigned char			*p;
+	size_t				 need = 0, len;
+	int				 i, d, k, n, rc = SQLITE_OK;
+
+	for (d = 0; d < q->ndims; d++) {
+		dr[d] = dim_get(&maps[d], sqlite3_column_int64(st,
+		    q->dims[d].key), &rc);
+		if (dr[d] == NULL)
+			return (rc);
+		if (!dr[d]->found)
+			return (SQLITE_OK);
+	}
+	n = q->layout != NULL ? q->ncols : sqlite3_column_count(st);
 	if (n > FEEDJOB_COLS)
 		n = FEEDJOB_COLS;
+	for (i = 0; i < n; i++) {
+		if (q->layout == NULL)
+			need += col_size(st, i, &c[i]);
+		else if ((d = q->layout[i].dim) < 0)
+			need += col_size(st, q->layout[i].col, &c[i]);
+		else if (d >= q->ndims)
+			return (SQLITE_RANGE);	/* a layout past its tables */
+		else if ((k = q->layout[i].col) < dr[d]->ncols)
+			need += dr[d]->col[k + 1] - dr[d]->col[k];
+		else
+			return (SQLITE_RANGE);	/* a layout past its table */
+	}
 	if (job->nrows == job->nalloc) {
 		job->nalloc = job->nalloc == 0 ? 1024 : job->nalloc * 2;
 		job->rows = xreallocarray(job->rows, job->nalloc,
 		    sizeof *job->rows);
 	}
-	for (i = 0; i < n; i++) {
-		type[i] = (unsigned char)sqlite3_column_type(st, i);
-		if (type[i] == SQLITE_NULL)
-			need += 1;
-		else if (type[i] == SQLITE_INTEGER)
-			need += 1 + sizeof v;
-		else {
-			/* Text, and anything else as text (as rendered). */
-			text[i] = sqlite3_column_text(st, i);
-			len[i] = sqlite3_column_bytes(st, i);
-			need += 1 + sizeof len[i] + (size_t)len[i] + 1;
-		}
-	}
 	buf_room(job, need);
 	row = &job->rows[job->nrows++];
 	memset(row, 0, sizeof *row);
 	row->off = job->len;
-	p = (unsigned char *)job->buf + job->len;
+	p = job->buf + job->len;
 	for (i = 0; i < n; i++) {
-		row->col[i] = (uint32_t)(p - ((unsigned char *)job->buf +
-		    row->off));
-		*p++ = type[i];
-		if (type[i] == SQLITE_NULL)
-			continue;
-		if (type[i] == SQLITE_INTEGER) {
-			v = sqlite3_column_int64(st, i);
-			memcpy(p, &v, sizeof v);
-			p += sizeof v;
-			continue;
+		row->col[i] = (uint32_t)(p - (job->buf + row->off));
+		if (q->layout == NULL || (d = q->layout[i].dim) < 0)
+			p = col_put(p, &c[i]);
+		else {
+			k = q->layout[i].col;
+			len = dr[d]->col[k + 1] - dr[d]->col[k];
+			memcpy(p, dr[d]->enc + dr[d]->col[k], len);
+			p += len;
 		}
-		memcpy(p, &len[i], sizeof len[i]);
-		p += sizeof len[i];
-		if (len[i] > 0)
-			memcpy(p, text[i], (size_t)len[i]);
-		p += len[i];
-		*p++ = '\0';
 	}
 	job->len += need;
 	row->len = need;
+	return (SQLITE_OK);
 }
 
 /* Run one of the job's statements, copying its rows; SQLite code. */
 static int
 job_query(struct feedjob *job, sqlite3 *db, const char *sql, int64_t max)
 {
+	struct dim_map	 maps[FEEDJOB_DIMS];
 	sqlite3_stmt	*st;
-	int		 rc;
+	int		 d, rc;
 
 	job->len = 0;
 	job->nrows = 0;
-	if ((rc = sqlite3_prepare_v2(db, sql, -1, &st, NULL)) != SQLITE_OK)
+	memset(maps, 0, sizeof maps);
+	for (d = 0; d < job->q.ndims; d++) {
+		if ((rc = sqlite3_prepare_v2(db, job->q.dims[d].sql, -1,
+		    &maps[d].st, NULL)) != SQLITE_OK) {
+			dim_maps_free(maps, d);
+			return (rc);
+		}
+	}
+	if ((rc = sqlite3_prepare_v2(db, sql, -1, &st, NULL)) != SQLITE_OK) {
+		dim_maps_free(maps, job->q.ndims);
 		return (rc);
+	}
 	sqlite3_bind_int64(st, sqlite3_bind_parameter_index(st, ":id"),
 	    job->q.id);
 	sqlite3_bind_int64(st, sqlite3_bind_parameter_index(st, ":from"),
@@ -206,13 +366,15 @@ job_query(struct feedjob *job, sqlite3 *db, const char *sql, int64_t max)
 	    job->q.keep);
 	sqlite3_bind_int64(st, sqlite3_bind_parameter_index(st, ":max"), max);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		row_copy(job, st);
+		if ((rc = row_copy(job, st, maps)) != SQLITE_OK)
+			break;
 		if (job->nrows % FEEDJOB_CHECK == 0 && job->cancel) {
 			rc = SQLITE_INTERRUPT;
 			break;
 		}
 	}
 	sqlite3_finalize(st);
+	dim_maps_free(maps, job->q.ndims);
 	return (rc == SQLITE_DONE ? SQLITE_OK : rc);
 }
 

@@ -137,7 +137,7 @@ struct yiqid {
 	struct checkpointer	*ckpt;		/* WAL checkpoints (checkpoint.c) */
 	struct feedcache	*feeds;		/* rendered feed events (feedcache.c) */
 	struct avcache		*avcache;	/* availability answers (availcache.c) */
-	LIST_HEAD(, slice_job)	 slices;	/* answered in slices (slices.c) */
+	LIST_HEAD(, slice_job)	 slices;	/* in slices (slices.c) */
 };
 #define DB_PRIORITIES		3	/* event priorities of the base */
 #define DB_GROUP_PRIORITY	2	/* the group commit runs last */
@@ -701,6 +701,15 @@ int	 worker_db_open(const char *, int, sqlite3 **, char **);
 #define FEEDJOB_DONE		0	/* done's return: r is answered */
 #define FEEDJOB_LATER		1	/* done's return: feedjob_end() follows */
 struct feedjob;
+#define FEEDJOB_DIMS	3		/* dimension tables of a query */
+struct feedjob_dim {
+	const char	*sql;		/* its row by id (the one parameter) */
+	int		 key;		/* the query's column holding the id */
+};
+struct feedjob_col {
+	int		 dim;		/* -1: the query's; else dims[dim] */
+	int		 col;		/* which column of it */
+};
 struct feedjob_query {
 	const char	*any;		/* the rows in any order, LIMIT :max */
 	const char	*ordered;	/* the first :max rows, in order */
@@ -709,6 +718,10 @@ struct feedjob_query {
 	int64_t		 to;
 	int64_t		 keep;
 	int64_t		 max;		/* rows at most */
+	const struct feedjob_dim *dims;	/* read once per id, or NULL */
+	int		 ndims;
+	const struct feedjob_col *layout; /* each column of a row, or NULL */
+	int		 ncols;
 };
 int	 feedjob_start(struct req *, const struct feedjob_query *,
 	    int (*)(struct req *, struct feedjob *, void *), void *);
