@@ -189,8 +189,8 @@ output_page_note(struct client *c, const struct cmd_entry *e, json_t *resp,
 	if (json_is_integer(jt)) {
 		capped = json_is_true(json_object_get(resp, "total_capped"));
 		more = capped || next < json_integer_value(jt);
-		snprintf(of, sizeof of, " of %s%lld", capped ? "more than " : "",
-		    (long long)json_integer_value(jt));
+		snprintf(of, sizeof of, " of %s%lld", capped ?
+		    "more than " : "", (long long)json_integer_value(jt));
 	} else
 		more = (long long)shown == limit;
 	if (shown == 0) {

@@ -86,8 +86,8 @@ struct client {
 
 /* The help lines of a paged list's options (cmd_entry.page). */
 #define CMD_HELP_PAGE(dflt, more)					\
-	"  --limit N         show at most N (1-1000, default " #dflt ")\n"	\
-	"  --offset N        skip the first N" more "\n"
+	"  --limit N         show at most N (1-1000, default " #dflt	\
+	")\n  --offset N        skip the first N" more "\n"
 
 /* One command (or admin action): what it is called and how it runs. */
 struct cmd_entry {

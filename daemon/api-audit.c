@@ -31,7 +31,7 @@ struct audit_walk {
 	int64_t		 limit;
 	int64_t		 offset;
 	int64_t		 skip;		/* matches still to skip */
-	int64_t		 after;		/* ids after this are left to read ... */
+	int64_t		 after;		/* ids after this are left ... */
 	int64_t		 last;		/* ... up to this one */
 	json_t		*items;
 	int		 step_ms;	/* tests: one statement a slice */
