@@ -182,7 +182,6 @@ struct dim_row {
 	int		 used;		/* the slot is taken */
 	int		 found;		/* 0: no such row */
 	unsigned char	*enc;
-	int		 ncols;
 	uint32_t	 col[FEEDJOB_COLS + 1];	/* where each begins; the end */
 };
 
@@ -261,18 +260,16 @@ dim_get(struct dim_map *m, int64_t id, int *rc)
 		p = col_put(p, &c[k]);
 	}
 	r->col[n] = (uint32_t)(p - r->enc);
-	r->ncols = n;
 	r->found = 1;
 	return (r);
 }
 
 /*
  * Copy the current row of st into the job's buffer, as the query's
- * layout says: each column from st, or from the row of a dimension whose
- * id is in st (a row whose dimension row is missing is left out, as a
- * join would).  Without a layout, st's columns as they are.  The row's
- * size is summed first and its room made once.  Returns SQLITE_OK or an
- * SQLite error.
+ * layout says (checked by layout_ok()): each column from st, or from the
+ * row of a dimension whose id is in st (a row whose dimension row is
+ * missing is left out, as a join would).  The row's size is summed first
+ * and its room made once.  Returns SQLITE_OK or an SQLite error.
  */
 static int
 row_copy(struct feedjob *job, sqlite3_stmt *st, struct dim_map *maps)
@@ -293,20 +290,13 @@ row_copy(struct feedjob *job, sqlite3_stmt *st, struct dim_map *maps)
 		if (!dr[d]->found)
 			return (SQLITE_OK);
 	}
-	n = q->layout != NULL ? q->ncols : sqlite3_column_count(st);
-	if (n > FEEDJOB_COLS)
-		n = FEEDJOB_COLS;
+	n = q->ncols;
 	for (i = 0; i < n; i++) {
-		if (q->layout == NULL)
-			need += col_size(st, i, &c[i]);
-		else if ((d = q->layout[i].dim) < 0)
-			need += col_size(st, q->layout[i].col, &c[i]);
-		else if (d >= q->ndims)
-			return (SQLITE_RANGE);	/* a layout past its tables */
-		else if ((k = q->layout[i].col) < dr[d]->ncols)
-			need += dr[d]->col[k + 1] - dr[d]->col[k];
+		k = q->layout[i].col;
+		if ((d = q->layout[i].dim) < 0)
+			need += col_size(st, k, &c[i]);
 		else
-			return (SQLITE_RANGE);	/* a layout past its table */
+			need += dr[d]->col[k + 1] - dr[d]->col[k];
 	}
 	if (job->nrows == job->nalloc) {
 		job->nalloc = job->nalloc == 0 ? 1024 : job->nalloc * 2;
@@ -320,7 +310,7 @@ row_copy(struct feedjob *job, sqlite3_stmt *st, struct dim_map *maps)
 	p = job->buf + job->len;
 	for (i = 0; i < n; i++) {
 		row->col[i] = (uint32_t)(p - (job->buf + row->off));
-		if (q->layout == NULL || (d = q->layout[i].dim) < 0)
+		if ((d = q->layout[i].dim) < 0)
 			p = col_put(p, &c[i]);
 		else {
 			k = q->layout[i].col;
@@ -334,6 +324,33 @@ row_copy(struct feedjob *job, sqlite3_stmt *st, struct dim_map *maps)
 	return (SQLITE_OK);
 }
 
+/*
+ * Does the query's layout name only columns its statement st and its
+ * dimensions' statements have?  (Checked once per statement, not per row.)
+ */
+static int
+layout_ok(const struct feedjob_query *q, sqlite3_stmt *st,
+    const struct dim_map *maps)
+{
+	int	i, d, k;
+
+	if (q->ncols < 0 || q->ncols > FEEDJOB_COLS)
+		return (0);
+	for (i = 0; i < q->ncols; i++) {
+		d = q->layout[i].dim;
+		k = q->layout[i].col;
+		if (d >= q->ndims || k < 0 || k >= FEEDJOB_COLS ||
+		    k >= sqlite3_column_count(d < 0 ? st : maps[d].st))
+			return (0);
+	}
+	for (d = 0; d < q->ndims; d++) {
+		if (q->dims[d].key < 0 ||
+		    q->dims[d].key >= sqlite3_column_count(st))
+			return (0);
+	}
+	return (1);
+}
+
 /* Run one of the job's statements, copying its rows; SQLite code. */
 static int
 job_query(struct feedjob *job, sqlite3 *db, const char *sql, int64_t max)
@@ -344,6 +361,8 @@ job_query(struct feedjob *job, sqlite3 *db, const char *sql, int64_t max)
 
 	job->len = 0;
 	job->nrows = 0;
+	if (job->q.ndims < 0 || job->q.ndims > FEEDJOB_DIMS)
+		return (SQLITE_MISUSE);
 	memset(maps, 0, sizeof maps);
 	for (d = 0; d < job->q.ndims; d++) {
 		if ((rc = sqlite3_prepare_v2(db, job->q.dims[d].sql, -1,
@@ -355,6 +374,11 @@ job_query(struct feedjob *job, sqlite3 *db, const char *sql, int64_t max)
 	if ((rc = sqlite3_prepare_v2(db, sql, -1, &st, NULL)) != SQLITE_OK) {
 		dim_maps_free(maps, job->q.ndims);
 		return (rc);
+	}
+	if (!layout_ok(&job->q, st, maps)) {
+		sqlite3_finalize(st);
+		dim_maps_free(maps, job->q.ndims);
+		return (SQLITE_MISUSE);
 	}
 	sqlite3_bind_int64(st, sqlite3_bind_parameter_index(st, ":id"),
 	    job->q.id);

@@ -718,9 +718,9 @@ struct feedjob_query {
 	int64_t		 to;
 	int64_t		 keep;
 	int64_t		 max;		/* rows at most */
-	const struct feedjob_dim *dims;	/* read once per id, or NULL */
+	const struct feedjob_dim *dims;	/* read once per id */
 	int		 ndims;
-	const struct feedjob_col *layout; /* each column of a row, or NULL */
+	const struct feedjob_col *layout; /* whence each column of a row */
 	int		 ncols;
 };
 int	 feedjob_start(struct req *, const struct feedjob_query *,
