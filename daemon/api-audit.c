@@ -205,5 +205,5 @@ api_audit_list(struct req *r)
 	sqlite3_reset(st);
 	w->skip = w->offset;
 	w->step_ms = test_ms("YIQID_AUDIT_STEP_MS");
-	slice_run(r, walk_pass, walk_free, w, w->step_ms > 0 ? w->step_ms : 0);
+	slice_run(r, walk_pass, walk_free, w, w->step_ms);
 }

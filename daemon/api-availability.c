@@ -590,7 +590,7 @@ api_availability_find(struct req *r)
 		goto out;
 	}
 	f->v = xcalloc(f->keep + 1, sizeof *f->v);
-	slice_run(r, find_pass, find_free, f, f->step_ms > 0 ? f->step_ms : 0);
+	slice_run(r, find_pass, find_free, f, f->step_ms);
 	return;
 out:
 	find_free(f);

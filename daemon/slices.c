@@ -68,8 +68,9 @@ slice_next(evutil_socket_t fd, short what, void *arg)
 
 /*
  * Answer r by calling pass(arg) until it returns 1 (it has answered), the
- * first time now, the next ones gap_ms apart (0: in the loop's next round);
- * free(arg) is called after the last, or when the daemon stops.
+ * first time now, the next ones gap_ms apart (0 or less: in the loop's
+ * next round; tests pass what test_ms() read, -1 when unset); free(arg) is
+ * called after the last, or when the daemon stops.
  */
 void
 slice_run(struct req *r, int (*pass)(void *), void (*free_arg)(void *),
@@ -86,7 +87,7 @@ slice_run(struct req *r, int (*pass)(void *), void (*free_arg)(void *),
 	s->pass = pass;
 	s->free = free_arg;
 	s->arg = arg;
-	s->gap_ms = gap_ms;
+	s->gap_ms = gap_ms > 0 ? gap_ms : 0;
 	r->deferred = 1;
 	LIST_INSERT_HEAD(&r->ctx->slices, s, entry);
 	loop_later(r->ctx, &s->ev, slice_next, s, gap_ms);
