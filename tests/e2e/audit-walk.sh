@@ -90,11 +90,7 @@ walk_bg "user=wang&limit=1000&offset=6000" "$T/walk"
 sleep 0.2
 NOW=$(date +%s)
 START=$(date -u -d "@$(( (NOW / 3600 + 30) * 3600 ))" +%Y-%m-%dT%H:%M:%SZ)
-TOKEN=$MEMBER_TOKEN api POST /api/v1/reservations \
-    "{\"instrument\":\"ICPMS-1\",\"start\":\"$START\",\"duration\":\"PT1H\"}"
-is "a booking while the log is walked: 201" "$STATUS" 201
-check "... answered while the walk goes on" kill -0 "$WPID"
-wait "$WPID"
+book_meanwhile "$WPID" "the log is walked" ICPMS-1 "$START" PT1H
 is "... the walk answers" "$(cat "$T/walk")" 200
 is "... without wang's booking made meanwhile (the log as it was)" \
     "$(jq -r '[.items[].id | tostring] | join(",")' "$T/walk.body")" \
@@ -103,9 +99,7 @@ check "... which is in the log" sh -c "[ \"\$(sqlite3 '$DB' \"SELECT count(*)
     FROM audit WHERE id > $LAST AND action = 'reservation.create'\")\" = 1 ]"
 
 walk_bg "user=nobody" "$T/gone"
-sleep 0.2
-kill "$WPID" 2>/dev/null
-wait "$WPID" 2>/dev/null
+hang_up "$WPID" 0.2
 check "a walk whose client left stops (499 in the log)" \
     log_waits 'audit?user=nobody 499 '
 check "yiqid stops" stop_daemon

@@ -164,11 +164,7 @@ find_bg() {	# QUERY OUT: GET availability?QUERY in the background, status into O
 }
 find_bg "duration=PT2H&category=nmr&from=$FROM&limit=40" "$T/find"
 sleep 0.3
-TOKEN=$MEMBER_TOKEN api POST /api/v1/reservations \
-    "{\"instrument\":\"NMR-39\",\"start\":\"$(local_time $T0)\",\"duration\":\"PT2H\"}"
-is "a booking while a find is being searched: 201" "$STATUS" 201
-check "... answered while the find goes on" kill -0 "$FPID"
-wait "$FPID"
+book_meanwhile "$FPID" "a find is searched" NMR-39 "$(local_time $T0)" PT2H
 is "... the find answers" "$(cat "$T/find")" 200
 is "... with NMR-39 after the booking made meanwhile" \
     "$(jq -c '[.items[] | select(.instrument == "NMR-39") | .start]' "$T/find.body")" \
@@ -177,9 +173,7 @@ is "... with NMR-39 after the booking made meanwhile" \
 # A client that leaves mid-search: its find stops at the next slice
 # (logged 499) rather than search the 1,100 XRD instruments for 22 s.
 find_bg "duration=PT2H&category=xrd&from=$FROM" "$T/gone"
-sleep 0.3
-kill "$FPID" 2>/dev/null
-wait "$FPID" 2>/dev/null
+hang_up "$FPID" 0.3
 check "a find whose client left stops within 2 s (499 in the log)" \
     log_waits 'availability?.*category=xrd.* 499 '
 api GET /api/v1/health

@@ -176,6 +176,26 @@ api_bg() {
 	BGPID=$!
 }
 
+# book_meanwhile PID WHAT INSTRUMENT START DURATION: book as the member
+# while the background request PID (WHAT, e.g. "a find is searched") is
+# still being answered: the booking must be answered 201 with PID still
+# running; then wait for PID.
+book_meanwhile() {
+	TOKEN=$MEMBER_TOKEN api POST /api/v1/reservations \
+	    "{\"instrument\":\"$3\",\"start\":\"$4\",\"duration\":\"$5\"}"
+	is "a booking while $2: 201" "$STATUS" 201
+	check "... answered while $2" kill -0 "$1"
+	wait "$1"
+}
+
+# hang_up PID SECONDS: the client of the background request PID leaves
+# after SECONDS (its curl is killed and reaped).
+hang_up() {
+	sleep "$2"
+	kill "$1" 2>/dev/null
+	wait "$1" 2>/dev/null
+}
+
 # log_waits PATTERN: wait up to 2 s for a line matching PATTERN in the
 # running daemon's log; fails if none came.
 log_waits() {
